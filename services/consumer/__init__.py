@@ -1,0 +1,1 @@
+"""The consumer: reads the stream in a consumer group, broadcasts, stores, acknowledges."""

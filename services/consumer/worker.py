@@ -1,0 +1,224 @@
+"""The consumer loop: broadcast first (latency), the database second (batched), then XACK.
+
+Reading and storing run as two tasks joined by a bounded buffer, so a slow
+database write never delays the live broadcast of what arrives meanwhile,
+and a stalled database stops reading instead of growing memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from telesniff.broker import ensure_group
+from telesniff.consumer.batch import StreamRecord, decode_records, live_payload
+from telesniff.db import store
+from telesniff.settings import Settings
+
+log = logging.getLogger(__name__)
+_READ_BLOCK_MS = 500  # how long a read may block: bounds how fast a stop is noticed
+_DEAD_LETTER_MAXLEN = 100_000
+
+
+class Consumer:
+    def __init__(self, client: aioredis.Redis, engine: AsyncEngine, settings: Settings) -> None:
+        self._client = client
+        self._engine = engine
+        self._settings = settings
+        self._stream = settings.stream
+        self._group = settings.consumer_group
+        self._name = settings.consumer_name
+        self._buffer: list[store.Stored] = []
+        self._buffer_ids: list[bytes] = []
+        self._buffer_since = 0.0
+        self._changed = asyncio.Condition()
+        self._stopping = asyncio.Event()
+        self.stored = 0
+        self.dead_lettered = 0
+
+    def stop(self) -> None:
+        """Stop reading; what was read is still stored and acknowledged before ``run`` returns."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        await ensure_group(self._client, self._stream, self._group)
+        storing = asyncio.create_task(self._store_loop(), name="consumer-store")
+        try:
+            await self._recover_own()
+            claimer = asyncio.create_task(self._claim_loop(), name="consumer-claim")
+            try:
+                while not self._stopping.is_set():
+                    await self._read(">")
+            finally:
+                claimer.cancel()
+                await asyncio.gather(claimer, return_exceptions=True)
+        finally:
+            async with self._changed:
+                self._stopping.set()
+                self._changed.notify_all()
+            await storing
+
+    async def _recover_own(self) -> None:
+        """Entries this consumer name was given before a restart, not yet acknowledged."""
+        start = b"0"
+        while True:
+            await self._wait_for_room()
+            reply = await self._client.xreadgroup(
+                self._group, self._name, {self._stream: start}, count=self._settings.batch_size
+            )
+            records = reply[0][1] if reply else []
+            if not records:
+                return
+            await self.handle([record for record in records if record[1]])
+            start = records[-1][0]
+
+    async def _read(self, start: str) -> None:
+        await self._wait_for_room()
+        if self._stopping.is_set():
+            return
+        try:
+            reply = await self._client.xreadgroup(
+                self._group,
+                self._name,
+                {self._stream: start},
+                count=self._settings.batch_size,
+                block=_READ_BLOCK_MS,
+            )
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            log.warning("stream read failed (%s); retrying", error)
+            await asyncio.sleep(0.5)
+            return
+        for _stream, records in reply or []:
+            if records:
+                await self.handle(records)
+
+    async def handle(self, records: Sequence[StreamRecord]) -> None:
+        """Broadcast and buffer one read's worth of records (also used for claimed ones)."""
+        decoded = decode_records(records)
+        pipe = self._client.pipeline(transaction=False)
+        if decoded.raw:
+            pipe.publish(self._settings.live_channel, live_payload(decoded.raw))
+        for dead in decoded.dead:
+            log.warning("dead-lettering entry %s: %s", dead.stream_id, dead.reason)
+            pipe.xadd(
+                self._settings.dead_letter_stream,
+                {
+                    b"id": dead.stream_id.encode(),
+                    b"reason": dead.reason.encode(),
+                    b"consumer": self._name.encode(),
+                    **{b"field:" + name: value for name, value in dead.fields.items()},
+                },
+                maxlen=_DEAD_LETTER_MAXLEN,
+                approximate=True,
+            )
+        if decoded.dead:
+            pipe.xack(self._stream, self._group, *(dead.stream_id for dead in decoded.dead))
+        await pipe.execute()
+        self.dead_lettered += len(decoded.dead)
+        if decoded.stored:
+            async with self._changed:
+                if not self._buffer:
+                    self._buffer_since = time.monotonic()
+                self._buffer.extend(decoded.stored)
+                self._buffer_ids.extend(item.stream_id.encode() for item in decoded.stored)
+                self._changed.notify_all()
+
+    async def _wait_for_room(self) -> None:
+        limit = self._settings.batch_size * 4
+        async with self._changed:
+            await self._changed.wait_for(
+                lambda: len(self._buffer) < limit or self._stopping.is_set()
+            )
+
+    async def _store_loop(self) -> None:
+        flush_after = self._settings.flush_interval_ms / 1000
+        size = self._settings.batch_size
+        while True:
+            async with self._changed:
+                await self._changed.wait_for(lambda: bool(self._buffer) or self._stopping.is_set())
+                if not self._buffer:
+                    return  # stopping, and everything is stored
+                age = time.monotonic() - self._buffer_since
+                if len(self._buffer) < size and age < flush_after and not self._stopping.is_set():
+                    try:
+                        await asyncio.wait_for(
+                            self._changed.wait_for(
+                                lambda: len(self._buffer) >= size or self._stopping.is_set()
+                            ),
+                            timeout=flush_after - age,
+                        )
+                    except TimeoutError:
+                        pass
+                batch, self._buffer = self._buffer[:size], self._buffer[size:]
+                ids, self._buffer_ids = self._buffer_ids[:size], self._buffer_ids[size:]
+                self._buffer_since = time.monotonic()
+                self._changed.notify_all()
+            await self._store(batch, ids)
+
+    async def _store(self, batch: list[store.Stored], ids: list[bytes]) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await store.upsert(self._engine, batch)
+                break
+            except (SQLAlchemyError, OSError) as error:
+                # Not acknowledged, so nothing is lost: retry until the database is back.
+                log.error("database write failed (%s); retrying in %.1fs", error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        await self._ack(ids)
+        self.stored += len(batch)
+
+    async def _ack(self, ids: list[bytes]) -> None:
+        while True:
+            try:
+                await self._client.xack(self._stream, self._group, *ids)
+                return
+            except (RedisConnectionError, RedisTimeoutError) as error:
+                # Unacknowledged entries would be redelivered and upserted again: harmless.
+                log.warning("XACK failed (%s); retrying", error)
+                await asyncio.sleep(0.5)
+
+    async def _claim_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.claim_every_s)
+            try:
+                await self.claim_idle()
+            except (RedisConnectionError, RedisTimeoutError) as error:
+                log.warning("claiming idle entries failed (%s)", error)
+
+    async def claim_idle(self) -> int:
+        """Take over entries left pending too long by a consumer that died; returns how many."""
+        claimed = 0
+        start = "0-0"
+        while True:
+            await self._wait_for_room()
+            reply = await self._client.xautoclaim(
+                self._stream,
+                self._group,
+                self._name,
+                min_idle_time=self._settings.claim_idle_ms,
+                start_id=start,
+                count=self._settings.batch_size,
+            )
+            start_raw, records, deleted = reply[0], reply[1], reply[2] if len(reply) > 2 else []
+            records = [record for record in records if record[1] is not None]
+            if records:
+                log.info("claimed %d idle entries", len(records))
+                await self.handle(records)
+                claimed += len(records)
+            if deleted:
+                # Trimmed from the stream before anyone stored them: nothing left to store.
+                log.error("%d pending entries were trimmed before being stored", len(deleted))
+                await self._client.xack(self._stream, self._group, *deleted)
+            start = start_raw.decode() if isinstance(start_raw, bytes) else str(start_raw)
+            if start == "0-0":
+                return claimed

@@ -1,0 +1,1 @@
+"""The listener: one message source per ChatGroup, detection in process, XADD to the stream."""

@@ -1,0 +1,3 @@
+from telesniff.cli import main
+
+main()

@@ -1,0 +1,92 @@
+"""``telesniff dev``: the whole data path in one process, on embedded defaults."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from telesniff import broker, runtime
+from telesniff.cli.app import app
+from telesniff.cli.common import settings_or_exit
+from telesniff.consumer.worker import Consumer
+from telesniff.db.engine import create_engine, migrate
+from telesniff.gateway.app import create_app
+from telesniff.groupspec import GroupSpec
+from telesniff.listener.demo import DemoSource
+from telesniff.listener.service import run_listener
+from telesniff.settings import Settings
+
+_DEMO_SPEC = GroupSpec(chats=["@demo"], keywords=["stealth launch", "presale"])
+
+
+@app.command()
+def dev(
+    port: Annotated[int | None, typer.Option(help="Port for the dashboard and API.")] = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind.")] = None,
+    rate: Annotated[
+        float | None, typer.Option(help="Demo messages per second, over all demo groups.")
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where the embedded Valkey and SQLite keep data.")
+    ] = None,
+) -> None:
+    """Run listener(s), consumer and gateway together; Ctrl-C stops everything."""
+    settings = settings_or_exit(port=port, host=host, demo_rate=rate, data_dir=data_dir)
+    runtime.setup_logging(settings.log_level)
+    with contextlib.ExitStack() as stack:
+        if settings.redis_url is None:
+            url = stack.enter_context(broker.embedded_valkey(settings.data_dir / "valkey"))
+            settings = settings.model_copy(update={"redis_url": url})
+        runtime.run(lambda stop: _run(settings, stop))
+
+
+async def _run(settings: Settings, stop: asyncio.Event) -> None:
+    assert settings.redis_url is not None
+    client = broker.connect(settings.redis_url, name="telesniff-dev")
+    engine = create_engine(settings.database_url_or_default())
+    await migrate(engine)
+    consumer = Consumer(client, engine, settings)
+    server = runtime.make_server(
+        create_app(settings, redis=client, engine=engine),
+        settings.host,
+        settings.port,
+        settings.log_level,
+    )
+    listeners_stop = asyncio.Event()
+    per_group = settings.demo_rate / settings.demo_groups
+    listeners = [
+        asyncio.create_task(
+            run_listener(
+                client, settings, f"demo-{n}", _DEMO_SPEC, DemoSource(rate=per_group), listeners_stop
+            )
+        )
+        for n in range(1, settings.demo_groups + 1)
+    ]
+    consuming = asyncio.create_task(consumer.run())
+    serving = asyncio.create_task(runtime.serve_until(server, stop))
+    await _announce(server, settings)
+    try:
+        await stop.wait()
+    finally:
+        # Upstream first, so everything received is stored before the gateway goes.
+        listeners_stop.set()
+        await asyncio.gather(*listeners, return_exceptions=True)
+        consumer.stop()
+        await asyncio.gather(consuming, return_exceptions=True)
+        await serving
+        await client.aclose()
+        await engine.dispose()
+        typer.echo("telesniff dev stopped.", err=True)
+
+
+async def _announce(server: runtime.Server, settings: Settings) -> None:
+    while not server.started:
+        await asyncio.sleep(0.05)
+    host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
+    port = server.servers[0].sockets[0].getsockname()[1] if server.servers else settings.port
+    typer.echo(f"telesniff dev: dashboard at http://{host}:{port}/", err=True)
+    typer.echo(f"telesniff dev: metrics at http://{host}:{port}/metrics", err=True)

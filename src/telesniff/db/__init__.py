@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, engines, migrations and the idempotent batch upsert."""

@@ -1,0 +1,68 @@
+"""Async engines for PostgreSQL (asyncpg) and SQLite (aiosqlite), and migrations on start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class DatabaseURLError(ValueError):
+    pass
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine; ``postgresql://`` URLs get the asyncpg driver."""
+    try:
+        parsed = make_url(url)
+    except Exception as error:
+        raise DatabaseURLError(f"TELESNIFF_DATABASE_URL: cannot parse: {error}") from None
+    if parsed.drivername in {"postgresql", "postgres", "postgresql+psycopg2"}:
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    elif parsed.drivername == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    if parsed.drivername not in {"postgresql+asyncpg", "sqlite+aiosqlite"}:
+        raise DatabaseURLError(
+            f"TELESNIFF_DATABASE_URL: unsupported driver {parsed.drivername!r}; "
+            "use postgresql://… or sqlite:///path"
+        )
+    if parsed.drivername == "sqlite+aiosqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(parsed)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(parsed, pool_size=5, max_overflow=5, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    # WAL lets the gateway read while the consumer writes; NORMAL sync is
+    # durable across process crashes, which is what at-least-once needs.
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _upgrade(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # Several consumers and gateways start together; one migrates, the others wait.
+        connection.execute(text("SELECT pg_advisory_xact_lock(7262534)"))
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the schema to the newest migration (idempotent)."""
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade)

@@ -1,0 +1,152 @@
+"""The consumer against real Redis/Valkey and real SQLite/PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import orjson
+import pytest
+import redis.asyncio as aioredis
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from telesniff import contract
+from telesniff.consumer.worker import Consumer
+from telesniff.db.models import Detection, Mention
+from telesniff.settings import Settings
+from tests.factories import entry
+
+
+def settings(**overrides: object) -> Settings:
+    return Settings(consumer_name="test-consumer", flush_interval_ms=10, **overrides)  # type: ignore[arg-type]
+
+
+async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def stored(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        return int((await connection.execute(select(func.count()).select_from(Detection))).scalar_one())
+
+
+@pytest.fixture
+async def running(
+    redis: aioredis.Redis, engine: AsyncEngine
+) -> AsyncIterator[Callable[..., Consumer]]:
+    tasks: list[tuple[Consumer, asyncio.Task[None]]] = []
+
+    def start(**overrides: object) -> Consumer:
+        consumer = Consumer(redis, engine, settings(**overrides))
+        tasks.append((consumer, asyncio.create_task(consumer.run())))
+        return consumer
+
+    yield start
+    for consumer, task in tasks:
+        consumer.stop()
+        await asyncio.wait_for(task, 10)
+
+
+async def test_broadcasts_before_storing_and_stores_exactly_once(
+    redis: aioredis.Redis, engine: AsyncEngine, running: Callable[..., Consumer]
+) -> None:
+    s = settings()
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(s.live_channel)
+    await pubsub.get_message(timeout=1)  # the subscribe confirmation
+    sent = [entry(i) for i in range(1, 201)]
+    for item in sent:
+        await redis.xadd(s.stream, {contract.FIELD: contract.encode(item)})
+    # The same message delivered twice (a listener retry) is stored once.
+    await redis.xadd(s.stream, {contract.FIELD: contract.encode(sent[0])})
+    running()
+
+    seen: list[str] = []
+    while len(seen) < 201:
+        message = await pubsub.get_message(timeout=10)
+        assert message is not None, f"broadcast stopped after {len(seen)}"
+        if message["type"] == "message":
+            pairs = orjson.loads(message["data"])
+            seen.extend(pair[0] for pair in pairs)
+            assert all(pair[1]["v"] == contract.SCHEMA_VERSION for pair in pairs)
+    assert len(set(seen)) == 201
+
+    await until(lambda: _equals(stored(engine), 200), "200 rows")
+    await until(lambda: _pending_is(redis, s, 0), "all acknowledged")
+    async with engine.connect() as connection:
+        mentions = (await connection.execute(select(func.count()).select_from(Mention))).scalar_one()
+    assert mentions == 200
+    await pubsub.aclose()
+
+
+async def test_edit_replaces_row_and_old_redelivery_does_not(
+    redis: aioredis.Redis, engine: AsyncEngine, running: Callable[..., Consumer]
+) -> None:
+    s = settings()
+    original = entry(7, text="CA soon", received_at=1000.0)
+    edited = entry(7, text="CA fixed", edit=True, received_at=2000.0)
+    for item in (original, edited, original):  # the last one is a late redelivery
+        await redis.xadd(s.stream, {contract.FIELD: contract.encode(item)})
+    consumer = running()
+    await until(lambda: _at_least(consumer, 3), "three entries stored")
+    async with engine.connect() as connection:
+        rows = (await connection.execute(select(Detection.text, Detection.edited))).all()
+    assert rows == [("CA fixed", True)]
+
+
+async def test_malformed_entries_are_dead_lettered_and_the_loop_goes_on(
+    redis: aioredis.Redis, engine: AsyncEngine, running: Callable[..., Consumer]
+) -> None:
+    s = settings()
+    await redis.xadd(s.stream, {contract.FIELD: b"{not json"})
+    await redis.xadd(s.stream, {b"other": b"field"})
+    await redis.xadd(s.stream, {contract.FIELD: b'{"v": 99, "group": "x"}'})
+    await redis.xadd(s.stream, {contract.FIELD: b'{"v": 1, "group": "x", "chat_id": "abc"}'})
+    await redis.xadd(s.stream, {contract.FIELD: contract.encode(entry(1))})
+    running()
+    await until(lambda: _equals(stored(engine), 1), "the good entry stored")
+    await until(lambda: _pending_is(redis, s, 0), "dead letters acknowledged")
+    dead = await redis.xrange(s.dead_letter_stream)
+    reasons = [fields[b"reason"].decode() for _id, fields in dead]
+    assert len(reasons) == 4
+    assert reasons[0].startswith("not JSON")
+    assert "missing field 'e'" in reasons[1]
+    assert "unsupported schema version 99" in reasons[2]
+    assert "chat_id" in reasons[3]
+    # The original bytes are kept, so an operator can inspect or replay them.
+    assert dead[0][1][b"field:e"] == b"{not json"
+
+
+async def test_claims_entries_left_pending_by_a_dead_consumer(
+    redis: aioredis.Redis, engine: AsyncEngine
+) -> None:
+    s = settings()
+    await redis.xgroup_create(s.stream, s.consumer_group, id="0", mkstream=True)
+    ids = [await redis.xadd(s.stream, {contract.FIELD: contract.encode(entry(i))}) for i in (1, 2, 3)]
+    await redis.xreadgroup(s.consumer_group, "ghost", {s.stream: ">"})  # read, never acknowledged
+    await redis.xclaim(s.stream, s.consumer_group, "ghost", 0, ids, idle=120_000)
+    consumer = Consumer(redis, engine, s)
+    assert await consumer.claim_idle() == 3
+    consumer.stop()
+    await asyncio.wait_for(consumer.run(), 10)
+    assert await stored(engine) == 3
+    assert await _pending_is(redis, s, 0)
+
+
+async def _equals(value: Awaitable[int], expected: int) -> bool:
+    return await value == expected
+
+
+async def _at_least(consumer: Consumer, count: int) -> bool:
+    return consumer.stored >= count
+
+
+async def _pending_is(redis: aioredis.Redis, s: Settings, count: int) -> bool:
+    summary = await redis.xpending(s.stream, s.consumer_group)
+    return int(summary["pending"]) == count
