@@ -37,4 +37,4 @@ class Listener:
                     chat=message.chat,
                     edit=message.edit,
                 )
-        await self._writer.put(Seen(message.chat_id, message.message_id, entry))
+        await self._writer.put(Seen(message.chat_id, message.message_id, entry, message.edit))

@@ -18,6 +18,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from telesniff import contract, keys
 from telesniff.contract import Entry
+from telesniff.listener import metrics
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,10 @@ class Seen:
     chat_id: int
     message_id: int
     entry: Entry | None
+    # An edit can arrive for a message this listener has not seen yet (posted
+    # during a gap still being caught up); it must not move the high-water mark
+    # past messages that were never fetched.
+    edit: bool = False
 
 
 class StreamWriter:
@@ -64,7 +69,9 @@ class StreamWriter:
             batch = [await self._queue.get()]
             while len(batch) < self._batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            await self._write_until_done(batch)
+            with metrics.APPEND_SECONDS.time():
+                await self._write_until_done(batch)
+            self._count(batch)
             for _ in batch:
                 self._queue.task_done()
 
@@ -94,8 +101,8 @@ class StreamWriter:
                     approximate=True,
                 )
                 detections += 1
-            if seen.message_id > self._high_water.get(seen.chat_id, 0):
-                self._high_water[seen.chat_id] = seen.message_id
+            mark = max(advanced.get(seen.chat_id, 0), self._high_water.get(seen.chat_id, 0))
+            if not seen.edit and seen.message_id > mark:
                 advanced[seen.chat_id] = seen.message_id
         if advanced:
             pipe.hset(keys.high_water(self._group), mapping=advanced)  # type: ignore[arg-type]
@@ -105,7 +112,17 @@ class StreamWriter:
             pipe.hincrby(stats, "detections", detections)
         pipe.hset(stats, "last_message_at", repr(time.time()))
         await pipe.execute()
+        # Only after the round trip succeeded: a retried batch must write the mark again.
+        self._high_water.update(advanced)
         self.appended += detections
+
+    def _count(self, batch: list[Seen]) -> None:
+        metrics.MESSAGES.labels(self._group).inc(len(batch))
+        for seen in batch:
+            if seen.entry is not None:
+                for match in seen.entry.matches:
+                    metrics.DETECTIONS.labels(self._group, match.kind).inc()
+        metrics.LAST_MESSAGE.labels(self._group).set_to_current_time()
 
     def remember(self, chat_id: int, message_id: int) -> None:
         """Seed the high-water mark (read back from Redis at start)."""

@@ -15,9 +15,10 @@ from telesniff.cli.common import settings_or_exit
 from telesniff.consumer.worker import Consumer
 from telesniff.db.engine import create_engine, migrate
 from telesniff.gateway.app import create_app
-from telesniff.groupspec import GroupSpec
+from telesniff.groupspec import GroupFile, GroupSpec, SpecError, load_group_file
 from telesniff.listener.demo import DemoSource
 from telesniff.listener.service import run_listener
+from telesniff.listener.telegram.main import serve_telegram_group
 from telesniff.settings import Settings
 
 _DEMO_SPEC = GroupSpec(chats=["@demo"], keywords=["stealth launch", "presale"])
@@ -33,18 +34,48 @@ def dev(
     data_dir: Annotated[
         Path | None, typer.Option(help="Where the embedded Valkey and SQLite keep data.")
     ] = None,
+    group: Annotated[
+        Path | None,
+        typer.Option(help="ChatGroup YAML to listen to on Telegram (when a session is set)."),
+    ] = None,
 ) -> None:
     """Run listener(s), consumer and gateway together; Ctrl-C stops everything."""
     settings = settings_or_exit(port=port, host=host, demo_rate=rate, data_dir=data_dir)
     runtime.setup_logging(settings.log_level)
+    telegram_group = _telegram_group(settings, group)
     with contextlib.ExitStack() as stack:
         if settings.redis_url is None:
             url = stack.enter_context(broker.embedded_valkey(settings.data_dir / "valkey"))
             settings = settings.model_copy(update={"redis_url": url})
-        runtime.run(lambda stop: _run(settings, stop))
+        runtime.run(lambda stop: _run(settings, stop, telegram_group))
 
 
-async def _run(settings: Settings, stop: asyncio.Event) -> None:
+def _telegram_group(settings: Settings, group: Path | None) -> GroupFile | None:
+    """The group to listen to on Telegram, or None for the demo source."""
+    if not settings.telegram_configured:
+        if group is not None:
+            typer.echo(
+                "telesniff dev: --group needs a Telegram session "
+                "(TELESNIFF_TELEGRAM_SESSION; see `telesniff login`)",
+                err=True,
+            )
+            raise typer.Exit(2)
+        return None
+    if group is None:
+        typer.echo(
+            "telesniff dev: a Telegram session is configured; give the chats to "
+            "listen to with --group FILE (a ChatGroup YAML)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    try:
+        return load_group_file(group)
+    except SpecError as error:
+        typer.echo(f"telesniff dev: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+async def _run(settings: Settings, stop: asyncio.Event, telegram_group: GroupFile | None) -> None:
     assert settings.redis_url is not None
     client = broker.connect(settings.redis_url, name="telesniff-dev")
     engine = create_engine(settings.database_url_or_default())
@@ -57,15 +88,33 @@ async def _run(settings: Settings, stop: asyncio.Event) -> None:
         settings.log_level,
     )
     listeners_stop = asyncio.Event()
-    per_group = settings.demo_rate / settings.demo_groups
-    listeners = [
-        asyncio.create_task(
-            run_listener(
-                client, settings, f"demo-{n}", _DEMO_SPEC, DemoSource(rate=per_group), listeners_stop
+    if telegram_group is not None:
+        # One session is one listener; the gateway already serves this process's metrics.
+        listeners = [
+            asyncio.create_task(
+                serve_telegram_group(
+                    settings, telegram_group, client, listeners_stop, serve_health=False
+                )
             )
-        )
-        for n in range(1, settings.demo_groups + 1)
-    ]
+        ]
+    else:
+        per_group = settings.demo_rate / settings.demo_groups
+        listeners = [
+            asyncio.create_task(
+                run_listener(
+                    client,
+                    settings,
+                    f"demo-{n}",
+                    _DEMO_SPEC,
+                    DemoSource(rate=per_group),
+                    listeners_stop,
+                )
+            )
+            for n in range(1, settings.demo_groups + 1)
+        ]
+    for task in listeners:
+        # A listener that fails (session in use, unresolvable chat) stops dev with its reason.
+        task.add_done_callback(lambda done: _listener_ended(done, stop))
     consuming = asyncio.create_task(consumer.run())
     serving = asyncio.create_task(runtime.serve_until(server, stop))
     await _announce(server, settings)
@@ -81,6 +130,12 @@ async def _run(settings: Settings, stop: asyncio.Event) -> None:
         await client.aclose()
         await engine.dispose()
         typer.echo("telesniff dev stopped.", err=True)
+
+
+def _listener_ended(task: asyncio.Task[object], stop: asyncio.Event) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        typer.echo(f"telesniff dev: listener stopped: {task.exception()}", err=True)
+        stop.set()
 
 
 async def _announce(server: runtime.Server, settings: Settings) -> None:

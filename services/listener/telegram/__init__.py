@@ -1,0 +1,1 @@
+"""The Telegram message source: Telethon, chat resolution, catch-up after gaps, FloodWait."""

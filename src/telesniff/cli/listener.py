@@ -1,0 +1,80 @@
+"""``telesniff listener --group FILE``: one Telegram listener for one ChatGroup."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from telesniff import broker, runtime
+from telesniff.cli.app import app
+from telesniff.cli.common import settings_or_exit
+from telesniff.detect import Detector
+from telesniff.groupspec import GroupFile, SpecError, load_group_file
+from telesniff.listener import redact
+from telesniff.listener.lease import LeaseHeld, LeaseLost
+from telesniff.listener.telegram.api import ListenerError
+from telesniff.listener.telegram.main import serve_telegram_group
+from telesniff.listener.telegram.runner import credentials
+from telesniff.settings import Settings
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"telesniff listener: {message}", err=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def listener(
+    group: Annotated[
+        Path,
+        typer.Option(
+            "--group", help="ChatGroup YAML: a `kind: ChatGroup` manifest or a bare spec."
+        ),
+    ],
+) -> None:
+    """Listen to a ChatGroup's chats on Telegram and append what matters to the stream.
+
+    Credentials come from TELESNIFF_TELEGRAM_SESSION, TELESNIFF_TELEGRAM_API_ID and
+    TELESNIFF_TELEGRAM_API_HASH (environment or secret files); see docs/listener.md.
+    """
+    settings = settings_or_exit()
+    # Before anything can log: the secrets never reach a log line, whatever logs it.
+    redact.install(
+        secret.get_secret_value()
+        for secret in (settings.telegram_session, settings.telegram_api_hash)
+        if secret is not None
+    )
+    runtime.setup_logging(settings.log_level)
+    # Everything that can be checked without the network is checked now, by name.
+    try:
+        group_file = load_group_file(group)
+        Detector.from_spec(group_file.spec)
+    except (SpecError, ValueError) as error:
+        raise _fail(str(error)) from None
+    if group_file.spec.suspend:
+        typer.echo(
+            f"telesniff listener: group {group_file.name!r} is suspended; not starting", err=True
+        )
+        return
+    try:
+        credentials(settings)
+    except ListenerError as error:
+        raise _fail(str(error)) from None
+    if settings.redis_url is None:
+        raise _fail("TELESNIFF_REDIS_URL is required (the stream and the session lease live there)")
+    try:
+        runtime.run(lambda stop: _run(settings, group_file, stop))
+    except (LeaseHeld, LeaseLost, ListenerError) as error:
+        raise _fail(str(error), 1) from None
+
+
+async def _run(settings: Settings, group: GroupFile, stop: asyncio.Event) -> None:
+    assert settings.redis_url is not None
+    redis = broker.connect(settings.redis_url, name=f"listener-{group.name}")
+    try:
+        await serve_telegram_group(settings, group, redis, stop)
+    finally:
+        await redis.aclose()
