@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +15,10 @@ from telesniff.cli.common import settings_or_exit
 from telesniff.detect import Detector
 from telesniff.groupspec import GroupFile, SpecError, load_group_file
 from telesniff.listener import redact
+from telesniff.listener.demo import DemoSource
+from telesniff.listener.health import HealthServer
 from telesniff.listener.lease import LeaseHeld, LeaseLost
+from telesniff.listener.service import run_listener
 from telesniff.listener.telegram.api import ListenerError
 from telesniff.listener.telegram.main import serve_telegram_group
 from telesniff.listener.telegram.runner import credentials
@@ -34,6 +38,13 @@ def listener(
             "--group", help="ChatGroup YAML: a `kind: ChatGroup` manifest or a bare spec."
         ),
     ],
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Feed the group from the demo source instead of Telegram (local clusters, Tilt).",
+        ),
+    ] = False,
 ) -> None:
     """Listen to a ChatGroup's chats on Telegram and append what matters to the stream.
 
@@ -59,14 +70,15 @@ def listener(
             f"telesniff listener: group {group_file.name!r} is suspended; not starting", err=True
         )
         return
-    try:
-        credentials(settings)
-    except ListenerError as error:
-        raise _fail(str(error)) from None
+    if not demo:
+        try:
+            credentials(settings)
+        except ListenerError as error:
+            raise _fail(str(error)) from None
     if settings.redis_url is None:
         raise _fail("TELESNIFF_REDIS_URL is required (the stream and the session lease live there)")
     try:
-        runtime.run(lambda stop: _run(settings, group_file, stop))
+        runtime.run(lambda stop: (_run_demo if demo else _run)(settings, group_file, stop))
     except (LeaseHeld, LeaseLost, ListenerError) as error:
         raise _fail(str(error), 1) from None
 
@@ -76,5 +88,19 @@ async def _run(settings: Settings, group: GroupFile, stop: asyncio.Event) -> Non
     redis = broker.connect(settings.redis_url, name=f"listener-{group.name}")
     try:
         await serve_telegram_group(settings, group, redis, stop)
+    finally:
+        await redis.aclose()
+
+
+async def _run_demo(settings: Settings, group: GroupFile, stop: asyncio.Event) -> None:
+    assert settings.redis_url is not None
+    redis = broker.connect(settings.redis_url, name=f"listener-{group.name}")
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            if settings.metrics_port is not None:
+                health = HealthServer(lambda: {"group": group.name, "source": "demo"})
+                await stack.enter_async_context(health.serve("0.0.0.0", settings.metrics_port))
+            source = DemoSource(rate=settings.demo_rate)
+            await run_listener(redis, settings, group.name, group.spec, source, stop)
     finally:
         await redis.aclose()
