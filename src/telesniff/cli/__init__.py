@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telesniff.cli import consumer, detect, dev, listener, login, replay  # noqa: F401
+from telesniff.cli import consumer, detect, dev, listener, login, operator, replay  # noqa: F401
 from telesniff.cli.app import app
 
 

@@ -1,0 +1,659 @@
+"""The operator against a real API server, as a ServiceAccount with exactly the RBAC of
+docs/operator.md: it creates, updates, suspends, repairs and cleans up listener workloads
+for ChatGroups applied with kubectl, writes their status, and its webhook refuses bad and
+duplicate-session groups. There is no kubelet: pods never run, so groups stay Pending,
+and the tests say so."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import redis
+import yaml
+from tests.k8s.controlplane import ControlPlane, ControlPlaneError
+
+pytestmark = pytest.mark.k8s
+
+REPO = Path(__file__).resolve().parents[2]
+CRD = REPO / "charts" / "telesniff" / "crds" / "chatgroups.yaml"
+DOCS = REPO / "docs" / "operator.md"
+NS = "team"
+SA_NS, SA = "telesniff", "telesniff-operator"
+GROUPS = f"/apis/telesniff.dev/v1alpha1/namespaces/{NS}/chatgroups"
+STATEFULSETS = f"/apis/apps/v1/namespaces/{NS}/statefulsets"
+CONFIGMAPS = f"/api/v1/namespaces/{NS}/configmaps"
+WEBHOOKS = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations"
+
+T = TypeVar("T")
+
+
+def doc_block(marker: str) -> str:
+    """A YAML block of docs/operator.md: the tests use what the docs promise."""
+    text = DOCS.read_text()
+    found = re.search(
+        rf"<!-- {marker}:begin -->\s*```yaml\n(.*?)```\s*<!-- {marker}:end -->", text, re.S
+    )
+    assert found, f"no {marker} block in {DOCS}"
+    return found.group(1)
+
+
+def fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
+        return str(response.read().decode())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Operator:
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    liveness: str
+    metrics: str
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+class Cluster:
+    """The control plane plus the test's view of it."""
+
+    def __init__(self, cp: ControlPlane) -> None:
+        self.cp = cp
+        self.operators: list[Operator] = []
+
+    def get(self, path: str) -> Any:
+        try:
+            return self.cp.request("GET", path)
+        except ControlPlaneError as error:
+            if "HTTP 404" in str(error):
+                return None
+            raise
+
+    def kubectl(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return self.cp.run_kubectl(*args, input=input, check=False)
+
+    def apply(self, document: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+        return self.kubectl("apply", "-n", NS, "-f", "-", input=yaml.safe_dump(document))
+
+    def eventually(self, check: Callable[[], T | None], what: str, timeout: float = 60) -> T:
+        """Poll ``check`` until it returns something truthy, or fail with the operator's log."""
+        deadline = time.monotonic() + timeout
+        problem = ""
+        while True:
+            try:
+                result = check()
+            except (ControlPlaneError, KeyError, IndexError, TypeError) as error:
+                result, problem = None, repr(error)
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                logs = "\n".join(op.log()[-4000:] for op in self.operators)
+                raise AssertionError(f"timed out waiting for {what} ({problem})\n{logs}")
+            time.sleep(0.2)
+
+
+def chatgroup(name: str, session_key: str = "session", **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "telesniff.dev/v1alpha1",
+        "kind": "ChatGroup",
+        "metadata": {"name": name},
+        "spec": {
+            "chats": ["@solana_alpha", -1001234567890],
+            "keywords": ["presale"],
+            "telegram": {
+                "session": {"name": "tg", "key": session_key},
+                "apiId": {"name": "tg", "key": "api-id"},
+                "apiHash": {"name": "tg", "key": "api-hash"},
+            },
+            **spec,
+        },
+    }
+
+
+def condition(group: dict[str, Any], kind: str) -> dict[str, Any]:
+    return next(c for c in group["status"]["conditions"] if c["type"] == kind)
+
+
+def config_hash(workload: dict[str, Any]) -> str:
+    return str(workload["spec"]["template"]["metadata"]["annotations"]["telesniff.dev/config-hash"])
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Cluster]:
+    with ControlPlane() as cp:
+        peering = list(yaml.safe_load_all(doc_block("kopf-peering")))
+        crds = [doc for doc in peering if doc["kind"] == "CustomResourceDefinition"]
+        objects = [doc for doc in peering if doc["kind"] != "CustomResourceDefinition"]
+        cp.run_kubectl("apply", "-f", str(CRD))
+        cp.run_kubectl("apply", "-f", "-", input=yaml.safe_dump_all(crds))
+        cp.run_kubectl(
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/chatgroups.telesniff.dev",
+            "crd/clusterkopfpeerings.kopf.dev",
+        )
+        cp.run_kubectl("apply", "-f", "-", input=yaml.safe_dump_all(objects))
+        cp.run_kubectl("create", "namespace", NS)
+        yield Cluster(cp)
+
+
+@pytest.fixture(scope="module")
+def operator_kubeconfig(cluster: Cluster) -> Path:
+    """A ServiceAccount bound to the documented ClusterRole, and nothing else."""
+    rules = yaml.safe_load(doc_block("rbac"))
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": SA},
+        "rules": rules,
+    }
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": SA},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": SA},
+        "subjects": [{"kind": "ServiceAccount", "name": SA, "namespace": SA_NS}],
+    }
+    kubeconfig = cluster.cp.kubeconfig_for_service_account(SA_NS, SA, create=True)
+    cluster.cp.run_kubectl("apply", "-f", "-", input=yaml.safe_dump_all([role, binding]))
+    return kubeconfig
+
+
+@pytest.fixture(scope="module")
+def webhook_port() -> int:
+    """One port for every replica (kopf's server binds with SO_REUSEPORT): like the
+    Service in a cluster, the webhook URL stays valid whichever replica is up."""
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def webhook_tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    directory = tmp_path_factory.mktemp("webhook")
+    cert, key = directory / "tls.crt", directory / "tls.key"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def start_operator(
+    cluster: Cluster,
+    kubeconfig: Path,
+    tls: tuple[Path, Path],
+    log_path: Path,
+    *,
+    webhook_port: int,
+    priority: int,
+    redis_url: str,
+) -> Operator:
+    liveness = f"http://127.0.0.1:{free_port()}/healthz"
+    metrics_port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TELESNIFF_")}
+    env |= {
+        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")]),
+        "KUBECONFIG": str(kubeconfig),
+        "TELESNIFF_REDIS_URL": redis_url,
+        "TELESNIFF_STREAM": "telesniff:test",
+        "TELESNIFF_OPERATOR_LISTENER_IMAGE": "registry.test/telesniff:test",
+        "TELESNIFF_OPERATOR_WEBHOOK_ADDR": "127.0.0.1",
+        "TELESNIFF_OPERATOR_WEBHOOK_PORT": str(webhook_port),
+        "TELESNIFF_OPERATOR_WEBHOOK_CERT_FILE": str(tls[0]),
+        "TELESNIFF_OPERATOR_WEBHOOK_KEY_FILE": str(tls[1]),
+        "TELESNIFF_OPERATOR_METRICS_ADDR": "127.0.0.1",
+        "TELESNIFF_OPERATOR_STATUS_INTERVAL_S": "2",
+    }
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "telesniff",
+                "operator",
+                "--all-namespaces",
+                "--peering",
+                "telesniff",
+                "--priority",
+                str(priority),
+                "--liveness",
+                liveness,
+                "--metrics-port",
+                str(metrics_port),
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    handle = Operator(process, log_path, liveness, f"http://127.0.0.1:{metrics_port}/metrics")
+    cluster.operators.append(handle)
+
+    def live() -> bool:
+        if process.poll() is not None:
+            raise AssertionError(f"the operator exited with {process.returncode}:\n{handle.log()}")
+        with contextlib.suppress(OSError), urllib.request.urlopen(liveness, timeout=2) as response:
+            return bool(response.status == 200)
+        return False
+
+    cluster.eventually(live, "the operator's liveness endpoint")
+    return handle
+
+
+@pytest.fixture(scope="module")
+def redis_client(valkey_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(valkey_url)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def operator(
+    cluster: Cluster,
+    operator_kubeconfig: Path,
+    webhook_tls: tuple[Path, Path],
+    webhook_port: int,
+    valkey_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Operator]:
+    log_path = tmp_path_factory.mktemp("operator") / "operator.log"
+    handle = start_operator(
+        cluster,
+        operator_kubeconfig,
+        webhook_tls,
+        log_path,
+        webhook_port=webhook_port,
+        priority=100,
+        redis_url=valkey_url,
+    )
+
+    def webhook_configured() -> bool:
+        configuration = cluster.get(f"{WEBHOOKS}/chatgroups.telesniff.dev")
+        return bool(configuration and configuration.get("webhooks"))
+
+    cluster.eventually(webhook_configured, "the managed webhook configuration")
+    cluster.cp.run_kubectl(
+        "create",
+        "secret",
+        "generic",
+        "tg",
+        "-n",
+        NS,
+        "--from-literal=session=1BVtsOK4Bu...",
+        "--from-literal=api-id=123456",
+        "--from-literal=api-hash=0123456789abcdef0123456789abcdef",
+    )
+    yield handle
+    for running in cluster.operators:
+        running.stop()
+
+
+def test_the_operator_serves_liveness_and_metrics(operator: Operator) -> None:
+    text = fetch(operator.metrics)
+    assert "telesniff_operator_reconciles_total" in text
+    assert 'telesniff_operator_chatgroups{phase="Running"}' in text
+
+
+def test_the_webhook_configuration_is_managed(cluster: Cluster, operator: Operator) -> None:
+    configuration = cluster.get(f"{WEBHOOKS}/chatgroups.telesniff.dev")
+    (webhook,) = configuration["webhooks"]
+    assert webhook["name"] == "chatgroup.chatgroups.telesniff.dev"
+    assert webhook["clientConfig"]["url"].startswith("https://127.0.0.1:")
+    assert webhook["failurePolicy"] == "Fail"
+    (rule,) = webhook["rules"]
+    assert rule["apiGroups"] == ["telesniff.dev"]
+    assert rule["resources"] == ["chatgroups"]
+    assert sorted(rule["operations"]) == ["CREATE", "UPDATE"]
+
+
+def test_a_new_group_gets_its_config_and_listener(cluster: Cluster, operator: Operator) -> None:
+    applied = cluster.apply(chatgroup("alpha"))
+    assert applied.returncode == 0, applied.stderr
+    group = cluster.get(f"{GROUPS}/alpha")
+    workload = cluster.eventually(
+        lambda: cluster.get(f"{STATEFULSETS}/alpha-listener"), "the StatefulSet"
+    )
+    config = cluster.eventually(
+        lambda: cluster.get(f"{CONFIGMAPS}/alpha-listener-config"), "the ConfigMap"
+    )
+
+    assert workload["spec"]["replicas"] == 1
+    for child in (workload, config):
+        (owner,) = child["metadata"]["ownerReferences"]
+        assert owner == {
+            "apiVersion": "telesniff.dev/v1alpha1",
+            "kind": "ChatGroup",
+            "name": "alpha",
+            "uid": group["metadata"]["uid"],
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+        assert child["metadata"]["labels"]["app.kubernetes.io/name"] == "telesniff-listener"
+        assert child["metadata"]["labels"]["telesniff.dev/chatgroup"] == "alpha"
+    document = yaml.safe_load(config["data"]["group.yaml"])
+    assert document["metadata"] == {"name": "alpha", "namespace": NS}
+    assert document["spec"]["keywords"] == ["presale"]
+    pod = workload["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["image"] == "registry.test/telesniff:test"
+    assert container["args"] == ["listener", "--group", "/etc/telesniff/group.yaml"]
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert env["TELESNIFF_STREAM"] == "telesniff:test"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    telegram = next(v for v in pod["volumes"] if v["name"] == "telegram")
+    paths = [s["secret"]["items"][0]["path"] for s in telegram["projected"]["sources"]]
+    assert paths == [
+        "telesniff_telegram_session",
+        "telesniff_telegram_api_id",
+        "telesniff_telegram_api_hash",
+    ]
+
+
+def test_status_reports_the_real_state(cluster: Cluster, operator: Operator) -> None:
+    def settled() -> dict[str, Any] | None:
+        # First RollingOut, until the StatefulSet controller has seen the new StatefulSet.
+        group = cluster.get(f"{GROUPS}/alpha")
+        return group if condition(group, "Ready")["reason"] == "ListenerNotReady" else None
+
+    group = cluster.eventually(settled, "a settled status")
+    status = group["status"]
+    # No kubelet runs the pod, so the listener never becomes ready: Pending, honestly.
+    assert status["phase"] == "Pending"
+    assert condition(group, "Ready")["status"] == "False"
+    assert (
+        condition(group, "Ready")["message"]
+        == "0/1 listener pods of StatefulSet alpha-listener are ready"
+    )
+    assert condition(group, "SessionValid")["status"] == "True"
+    assert status["observedGeneration"] == group["metadata"]["generation"]
+    assert status["listener"] == "alpha-listener"
+    assert status["chats"] == 2
+
+
+def test_counters_come_from_redis(
+    cluster: Cluster, operator: Operator, redis_client: redis.Redis
+) -> None:
+    redis_client.hset(
+        "telesniff:group:alpha:stats",
+        mapping={"messages": 42, "detections": 7, "last_message_at": 1767225600},
+    )
+
+    def counted() -> dict[str, Any] | None:
+        status = cluster.get(f"{GROUPS}/alpha")["status"]
+        return status if status.get("messages") == 42 else None
+
+    status = cluster.eventually(counted, "the counters in the status")
+    assert status["detections"] == 7
+    assert status["lastMessageTime"] == "2026-01-01T00:00:00Z"
+    table = cluster.kubectl("get", "cg", "alpha", "-n", NS).stdout.split("\n")
+    assert table[0].split()[:5] == ["NAME", "PHASE", "CHATS", "MESSAGES", "DETECTIONS"]
+    assert table[1].split()[:5] == ["alpha", "Pending", "2", "42", "7"]
+
+
+def test_a_spec_change_rolls_the_listener(cluster: Cluster, operator: Operator) -> None:
+    before = config_hash(cluster.get(f"{STATEFULSETS}/alpha-listener"))
+    patched = cluster.kubectl(
+        "patch",
+        "cg",
+        "alpha",
+        "-n",
+        NS,
+        "--type=merge",
+        "-p",
+        '{"spec": {"keywords": ["airdrop"]}}',
+    )
+    assert patched.returncode == 0, patched.stderr
+    workload = cluster.eventually(
+        lambda: (
+            (w := cluster.get(f"{STATEFULSETS}/alpha-listener")) and config_hash(w) != before and w
+        ),
+        "a new config hash",
+    )
+    config = cluster.get(f"{CONFIGMAPS}/alpha-listener-config")
+    assert yaml.safe_load(config["data"]["group.yaml"])["spec"]["keywords"] == ["airdrop"]
+    status = cluster.eventually(
+        lambda: (
+            (g := cluster.get(f"{GROUPS}/alpha"))["status"].get("observedGeneration") == 2 and g
+        ),
+        "observedGeneration 2",
+    )["status"]
+    assert status["configHash"] == config_hash(workload)
+
+
+def test_suspend_scales_to_zero_and_back(cluster: Cluster, operator: Operator) -> None:
+    def patch_suspend(value: bool) -> None:
+        body = json.dumps({"spec": {"suspend": value}})
+        result = cluster.kubectl("patch", "cg", "alpha", "-n", NS, "--type=merge", "-p", body)
+        assert result.returncode == 0, result.stderr
+
+    patch_suspend(True)
+    cluster.eventually(
+        lambda: cluster.get(f"{STATEFULSETS}/alpha-listener")["spec"]["replicas"] == 0, "replicas 0"
+    )
+    cluster.eventually(
+        lambda: cluster.get(f"{GROUPS}/alpha")["status"]["phase"] == "Suspended", "phase Suspended"
+    )
+    patch_suspend(False)
+    cluster.eventually(
+        lambda: cluster.get(f"{STATEFULSETS}/alpha-listener")["spec"]["replicas"] == 1, "replicas 1"
+    )
+    cluster.eventually(
+        lambda: cluster.get(f"{GROUPS}/alpha")["status"]["phase"] == "Pending", "phase Pending"
+    )
+
+
+def test_a_deleted_listener_is_restored(cluster: Cluster, operator: Operator) -> None:
+    old_uid = cluster.get(f"{STATEFULSETS}/alpha-listener")["metadata"]["uid"]
+    deleted = cluster.kubectl("delete", "statefulset", "alpha-listener", "-n", NS, "--wait=false")
+    assert deleted.returncode == 0, deleted.stderr
+    restored = cluster.eventually(
+        lambda: (
+            (w := cluster.get(f"{STATEFULSETS}/alpha-listener"))
+            and w["metadata"]["uid"] != old_uid
+            and w
+        ),
+        "the StatefulSet to come back",
+    )
+    assert restored["spec"]["replicas"] == 1
+
+
+def test_an_edited_listener_is_restored(cluster: Cluster, operator: Operator) -> None:
+    generation = cluster.get(f"{STATEFULSETS}/alpha-listener")["metadata"]["generation"]
+    scaled = cluster.kubectl("scale", "statefulset", "alpha-listener", "-n", NS, "--replicas=2")
+    assert scaled.returncode == 0, scaled.stderr
+
+    def reverted() -> bool:
+        workload = cluster.get(f"{STATEFULSETS}/alpha-listener")
+        # generation + 1 is the edit, + 2 the operator putting its replica count back.
+        return bool(
+            workload["spec"]["replicas"] == 1
+            and workload["metadata"]["generation"] >= generation + 2
+        )
+
+    cluster.eventually(reverted, "replicas back to 1 after the edit")
+
+
+def test_a_deleted_or_edited_config_is_restored(cluster: Cluster, operator: Operator) -> None:
+    original = cluster.get(f"{CONFIGMAPS}/alpha-listener-config")["data"]
+    cluster.cp.request(
+        "PATCH",
+        f"{CONFIGMAPS}/alpha-listener-config",
+        {"data": {"group.yaml": "spec: {chats: [1]}\n"}},
+        content_type="application/merge-patch+json",
+    )
+    cluster.eventually(
+        lambda: cluster.get(f"{CONFIGMAPS}/alpha-listener-config")["data"] == original,
+        "the config restored",
+    )
+    cluster.kubectl("delete", "configmap", "alpha-listener-config", "-n", NS)
+    cluster.eventually(
+        lambda: cluster.get(f"{CONFIGMAPS}/alpha-listener-config"), "the config recreated"
+    )
+
+
+def test_the_webhook_refuses_an_invalid_regex(cluster: Cluster, operator: Operator) -> None:
+    refused = cluster.apply(chatgroup("broken", session_key="other", patterns=["(unclosed"]))
+    assert refused.returncode != 0
+    assert (
+        'admission webhook "chatgroup.chatgroups.telesniff.dev" denied the request'
+        in refused.stderr
+    )
+    assert "spec.patterns: pattern '(unclosed' is not a valid regular expression" in refused.stderr
+    assert cluster.get(f"{GROUPS}/broken") is None
+
+
+def test_the_webhook_refuses_a_bad_chat_and_a_missing_secret(
+    cluster: Cluster, operator: Operator
+) -> None:
+    bad_chat = cluster.apply(chatgroup("badchat", session_key="other", chats=["not a chat"]))
+    assert bad_chat.returncode != 0
+    assert "spec.chats" in bad_chat.stderr
+    assert "t.me link" in bad_chat.stderr
+    missing = chatgroup("nosecret")
+    missing["spec"]["telegram"]["session"]["name"] = "absent"
+    refused = cluster.apply(missing)
+    assert refused.returncode != 0
+    assert "spec.telegram.session: Secret 'absent' not found in namespace 'team'" in refused.stderr
+
+
+def test_the_webhook_refuses_a_second_group_on_the_same_session(
+    cluster: Cluster, operator: Operator
+) -> None:
+    refused = cluster.apply(chatgroup("beta"))
+    assert refused.returncode != 0
+    assert "already used by ChatGroup 'alpha'" in refused.stderr
+    assert cluster.get(f"{GROUPS}/beta") is None
+    metrics = fetch(operator.metrics)
+    assert 'telesniff_operator_webhook_rejections_total{reason="duplicate_session"} 1.0' in metrics
+    # The same group with its own session key is fine.
+    cluster.cp.run_kubectl(
+        "patch", "secret", "tg", "-n", NS, "--type=merge", "-p", '{"stringData": {"beta": "s2"}}'
+    )
+    accepted = cluster.apply(chatgroup("beta", session_key="beta"))
+    assert accepted.returncode == 0, accepted.stderr
+    cluster.eventually(lambda: cluster.get(f"{STATEFULSETS}/beta-listener"), "beta's listener")
+
+
+def test_deleting_a_group_removes_its_children(cluster: Cluster, operator: Operator) -> None:
+    uid = cluster.get(f"{GROUPS}/beta")["metadata"]["uid"]
+    deleted = cluster.kubectl("delete", "cg", "beta", "-n", NS, "--wait=false")
+    assert deleted.returncode == 0, deleted.stderr
+    cluster.eventually(lambda: cluster.get(f"{GROUPS}/beta") is None, "the group gone")
+    if cluster.cp.controller_manager:
+        # The garbage collector follows the owner references.
+        cluster.eventually(
+            lambda: cluster.get(f"{STATEFULSETS}/beta-listener") is None, "listener gone"
+        )
+        cluster.eventually(
+            lambda: cluster.get(f"{CONFIGMAPS}/beta-listener-config") is None, "config gone"
+        )
+    else:
+        # No garbage collector here: the children stay, pointing at the deleted owner,
+        # and the operator does not resurrect or re-own them.
+        workload = cluster.get(f"{STATEFULSETS}/beta-listener")
+        assert workload["metadata"]["ownerReferences"][0]["uid"] == uid
+
+
+def test_the_operator_never_lacked_a_permission(operator: Operator) -> None:
+    log = operator.log()
+    assert "Not enough permissions" not in log
+    assert "Forbidden" not in log
+    assert " 403 " not in log
+
+
+def test_a_standby_replica_takes_over(
+    cluster: Cluster,
+    operator: Operator,
+    operator_kubeconfig: Path,
+    webhook_tls: tuple[Path, Path],
+    webhook_port: int,
+    valkey_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    log_path = tmp_path_factory.mktemp("standby") / "operator.log"
+    standby = start_operator(
+        cluster,
+        operator_kubeconfig,
+        webhook_tls,
+        log_path,
+        webhook_port=webhook_port,
+        priority=50,
+        redis_url=valkey_url,
+    )
+
+    def peers() -> dict[str, Any] | None:
+        status = cluster.get("/apis/kopf.dev/v1/clusterkopfpeerings/telesniff").get("status") or {}
+        return status if len(status) == 2 else None
+
+    priorities = sorted(
+        peer["priority"] for peer in cluster.eventually(peers, "two peers").values()
+    )
+    assert priorities == [50, 100]
+    # The standby waits: a new group is handled by the active replica only.
+    applied = cluster.apply(chatgroup("delta", session_key="beta"))
+    assert applied.returncode == 0, applied.stderr
+    cluster.eventually(lambda: cluster.get(f"{STATEFULSETS}/delta-listener"), "delta's listener")
+    assert 'telesniff_operator_reconciles_total{result="ok"}' not in fetch(standby.metrics)
+    assert 'telesniff_operator_reconciles_total{result="ok"}' in fetch(operator.metrics)
+
+    operator.stop()
+    assert operator.process.returncode == 0, operator.log()[-3000:]
+    cluster.eventually(lambda: "Resuming operations" in standby.log(), "the standby to resume")
+    # It resumes every group (level-based) and handles new ones.
+    cluster.eventually(
+        lambda: 'telesniff_operator_reconciles_total{result="ok"}' in fetch(standby.metrics),
+        "the standby reconciling",
+    )
+    deleted = cluster.kubectl("delete", "cg", "delta", "-n", NS, "--timeout=60s")
+    assert deleted.returncode == 0, deleted.stderr  # the standby removed kopf's finalizer
+    applied = cluster.apply(chatgroup("gamma", session_key="beta"))
+    assert applied.returncode == 0, applied.stderr
+    cluster.eventually(lambda: cluster.get(f"{STATEFULSETS}/gamma-listener"), "gamma's listener")
