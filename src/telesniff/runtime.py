@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
@@ -57,31 +58,35 @@ def run(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
 
 
 class Server(uvicorn.Server):
-    """uvicorn without its own signal handling: the command that embeds it owns shutdown."""
+    """uvicorn without its own signal handling: the command that embeds it owns shutdown.
+
+    ``ready`` is set once the sockets listen, so a caller can announce the URL
+    without polling.
+    """
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = asyncio.Event()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.ready.set()
 
-def make_server(app: Any, host: str, port: int, log_level: str) -> Server:
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level.lower(),
-        access_log=False,
-        loop="none",
-        lifespan="on",
-        ws_max_size=1 << 20,
-        proxy_headers=True,
-    )
-    return Server(config)
+    @property
+    def port(self) -> int:
+        return int(self.servers[0].sockets[0].getsockname()[1])
 
 
-async def serve_until(server: Server, stop: asyncio.Event) -> None:
+async def serve_until(
+    server: Server, stop: asyncio.Event, sockets: list[socket.socket] | None = None
+) -> None:
     """Serve until ``stop`` is set, then shut down gracefully."""
-    serving = asyncio.create_task(server.serve())
+    serving = asyncio.create_task(server.serve(sockets=sockets))
     stopping = asyncio.create_task(stop.wait())
     await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
     server.should_exit = True

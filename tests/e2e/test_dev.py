@@ -37,7 +37,8 @@ def test_dev_serves_detections_and_stops_cleanly_on_sigint(tmp_path: Path) -> No
             items = httpx.get(f"http://127.0.0.1:{port}/api/detections").json()["items"]
             time.sleep(0.1)
         page = httpx.get(f"http://127.0.0.1:{port}/")
-        assert page.status_code == 200 and "telesniff" in page.text.lower()
+        assert page.status_code == 200
+        assert "telesniff" in page.text.lower()
         assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
     finally:
         process.send_signal(signal.SIGINT)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import cast
 
 import httpx
 import orjson
@@ -17,6 +18,7 @@ from telesniff import runtime
 from telesniff.consumer.worker import Consumer
 from telesniff.db.models import Detection
 from telesniff.gateway.app import create_app
+from telesniff.gateway.server import uvicorn_config
 from telesniff.groupspec import GroupSpec
 from telesniff.listener.demo import DemoSource
 from telesniff.listener.service import run_listener
@@ -43,15 +45,14 @@ class FiniteDemo:
 async def gateway(
     redis: aioredis.Redis, engine: AsyncEngine, redis_url: str
 ) -> AsyncIterator[tuple[str, Settings]]:
-    settings = Settings(redis_url=redis_url, port=free_port(), consumer_name="e2e", client_queue=10_000)
-    server = runtime.make_server(
-        create_app(settings, redis=redis, engine=engine), "127.0.0.1", settings.port, "WARNING"
+    settings = Settings(
+        redis_url=redis_url, port=free_port(), consumer_name="e2e", client_queue=10_000
     )
+    app = create_app(settings, redis=redis, engine=engine)
+    server = runtime.Server(uvicorn_config(settings, app, loop="none", log_level="warning"))
     stop = asyncio.Event()
     serving = asyncio.create_task(runtime.serve_until(server, stop))
-    while not server.started:
-        assert not serving.done(), "the gateway failed to start"
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(server.ready.wait(), 30)
     yield f"127.0.0.1:{settings.port}", settings
     stop.set()
     await serving
@@ -79,8 +80,9 @@ async def test_every_detection_reaches_the_websocket_once_and_the_database(
                 received.extend(frame["items"])
     cursors = [item["cursor"] for item in received]
     assert len(cursors) == len(set(cursors)) == expected
-    stream_ids = [entry_id.decode() for entry_id, _ in await redis.xrange(settings.stream)]
-    assert sorted(cursors) == sorted(stream_ids)
+    records = cast(list[tuple[bytes, dict[bytes, bytes]]], await redis.xrange(settings.stream))
+    stream_ids = [entry_id.decode() for entry_id, _ in records]
+    assert sorted(map(str, cursors)) == sorted(stream_ids)
 
     distinct = {(m.chat_id, m.message_id) for m in source.messages if _matched(m, received)}
     deadline = asyncio.get_running_loop().time() + 15
@@ -111,4 +113,6 @@ def _matched(message: Incoming, received: list[dict[str, object]]) -> bool:
 
 async def _count(engine: AsyncEngine) -> int:
     async with engine.connect() as connection:
-        return int((await connection.execute(select(func.count()).select_from(Detection))).scalar_one())
+        return int(
+            (await connection.execute(select(func.count()).select_from(Detection))).scalar_one()
+        )

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from telesniff.cli import consumer, detect, dev, listener, login, operator, replay  # noqa: F401
+from telesniff.cli import (  # noqa: F401  (importing registers the commands)
+    consumer,
+    detect,
+    dev,
+    gateway,
+    listener,
+    login,
+    operator,
+    replay,
+)
 from telesniff.cli.app import app
 
 

@@ -15,6 +15,7 @@ from telesniff.cli.common import settings_or_exit
 from telesniff.consumer.worker import Consumer
 from telesniff.db.engine import create_engine, migrate
 from telesniff.gateway.app import create_app
+from telesniff.gateway.server import uvicorn_config
 from telesniff.groupspec import GroupFile, GroupSpec, SpecError, load_group_file
 from telesniff.listener.demo import DemoSource
 from telesniff.listener.service import run_listener
@@ -81,11 +82,8 @@ async def _run(settings: Settings, stop: asyncio.Event, telegram_group: GroupFil
     engine = create_engine(settings.database_url_or_default())
     await migrate(engine)
     consumer = Consumer(client, engine, settings)
-    server = runtime.make_server(
-        create_app(settings, redis=client, engine=engine),
-        settings.host,
-        settings.port,
-        settings.log_level,
+    server = runtime.Server(
+        uvicorn_config(settings, create_app(settings, redis=client, engine=engine), loop="none")
     )
     listeners_stop = asyncio.Event()
     if telegram_group is not None:
@@ -117,8 +115,11 @@ async def _run(settings: Settings, stop: asyncio.Event, telegram_group: GroupFil
         task.add_done_callback(lambda done: _listener_ended(done, stop))
     consuming = asyncio.create_task(consumer.run())
     serving = asyncio.create_task(runtime.serve_until(server, stop))
-    await _announce(server, settings)
     try:
+        ready = asyncio.create_task(server.ready.wait())
+        await asyncio.wait({ready, serving}, return_when=asyncio.FIRST_COMPLETED)
+        if server.ready.is_set():
+            _announce(server.port, settings)
         await stop.wait()
     finally:
         # Upstream first, so everything received is stored before the gateway goes.
@@ -138,10 +139,7 @@ def _listener_ended(task: asyncio.Task[object], stop: asyncio.Event) -> None:
         stop.set()
 
 
-async def _announce(server: runtime.Server, settings: Settings) -> None:
-    while not server.started:
-        await asyncio.sleep(0.05)
+def _announce(port: int, settings: Settings) -> None:
     host = "127.0.0.1" if settings.host in {"0.0.0.0", "::"} else settings.host
-    port = server.servers[0].sockets[0].getsockname()[1] if server.servers else settings.port
     typer.echo(f"telesniff dev: dashboard at http://{host}:{port}/", err=True)
     typer.echo(f"telesniff dev: metrics at http://{host}:{port}/metrics", err=True)

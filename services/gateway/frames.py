@@ -1,0 +1,166 @@
+"""Detections as the gateway sends them: decoded once, serialized once, shared by clients.
+
+A batch from the live channel becomes a list of ``Item``: the detection's outgoing JSON
+bytes (``contract.to_view`` shape) plus the few fields filters look at.  A ``Frame`` is
+one ``{"type":"detections","items":[...]}`` message built by joining those bytes; the
+hub builds it once per distinct filter and every client with that filter shares it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+import orjson
+
+from telesniff.contract import (
+    SCHEMA_VERSION,
+    ContractError,
+    Entry,
+    Match,
+    decode_fields,
+    to_view,
+)
+from telesniff.gateway.filters import Filter
+
+StreamKey = tuple[int, int]
+
+_HEAD: Final = b'{"type":"detections","items":['
+_TAIL: Final = b"]}"
+_MAX_PART: Final = 2**64 - 1
+
+
+def parse_stream_id(raw: str) -> StreamKey:
+    """``"1733333333333-0"`` (or a bare ``"1733333333333"``) as a comparable pair."""
+    milliseconds, dash, sequence = raw.partition("-")
+    if not raw.isascii() or not milliseconds.isdigit() or (dash and not sequence.isdigit()):
+        raise ValueError(f"not a stream id: {raw[:60]!r}")
+    key = int(milliseconds), int(sequence or 0)
+    if max(key) > _MAX_PART:
+        raise ValueError(f"not a stream id (out of range): {raw[:60]!r}")
+    return key
+
+
+class Item:
+    """One detection, ready to filter and send."""
+
+    __slots__ = (
+        "chat_id",
+        "cursor",
+        "data",
+        "group",
+        "key",
+        "kinds",
+        "sender",
+        "sender_id",
+        "text",
+    )
+
+    def __init__(self, cursor: str, key: StreamKey, entry: Entry) -> None:
+        self.cursor = cursor
+        self.key = key
+        self.group = entry.group
+        self.chat_id = entry.chat_id
+        self.sender_id = entry.sender_id
+        self.sender = entry.sender.lower() if entry.sender else None
+        self.kinds = frozenset(match.kind for match in entry.matches)
+        self.text = entry.text.casefold()
+        self.data: bytes = orjson.dumps(to_view(entry, cursor))
+
+
+def admits(rule: Filter, item: Item) -> bool:
+    if rule.groups is not None and item.group not in rule.groups:
+        return False
+    if rule.chat_id is not None and item.chat_id != rule.chat_id:
+        return False
+    if rule.sender_id is not None and item.sender_id != rule.sender_id:
+        return False
+    if rule.sender is not None and item.sender != rule.sender:
+        return False
+    if rule.kinds is not None and rule.kinds.isdisjoint(item.kinds):
+        return False
+    return rule.q is None or rule.q in item.text
+
+
+def select(rule: Filter, items: Sequence[Item]) -> list[Item]:
+    if rule.is_open:
+        return list(items)
+    return [item for item in items if admits(rule, item)]
+
+
+def encode_items(items: Sequence[Item]) -> str:
+    """A detections message: the items' pre-serialized JSON joined, never re-serialized."""
+    return (_HEAD + b",".join(item.data for item in items) + _TAIL).decode()
+
+
+class Frame:
+    """One batch's detections for one filter; ``low``/``high`` bound its stream ids."""
+
+    __slots__ = ("high", "items", "low", "text")
+
+    def __init__(self, items: Sequence[Item]) -> None:
+        self.items = items
+        self.text = encode_items(items)
+        self.low = min(item.key for item in items)
+        self.high = max(item.key for item in items)
+
+
+def entry_from_document(document: Any) -> Entry:
+    """Build an entry from a JSON object the consumer already validated (no re-validation).
+
+    The live channel only carries entries the consumer decoded, so the hot path
+    skips pydantic; anything malformed still raises ContractError and is skipped.
+    """
+    if not isinstance(document, dict) or document.get("v") != SCHEMA_VERSION:
+        raise ContractError("not a version-1 entry object")
+    try:
+        return Entry(
+            group=document["group"],
+            chat_id=document["chat_id"],
+            message_id=document["message_id"],
+            date=document["date"],
+            text=document["text"],
+            matches=tuple(Match(m["kind"], m["value"]) for m in document["matches"]),
+            received_at=document["received_at"],
+            sender_id=document.get("sender_id"),
+            sender=document.get("sender"),
+            chat=document.get("chat"),
+            edit=bool(document.get("edit", False)),
+        )
+    except (KeyError, TypeError) as error:
+        raise ContractError(f"entry: {error!r}") from None
+
+
+def decode_batch(payload: bytes) -> tuple[list[Item], int]:
+    """A live-channel message (``[[stream_id, entry], ...]``): items, and how many were skipped."""
+    try:
+        pairs = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return [], 1
+    if not isinstance(pairs, list):
+        return [], 1
+    items: list[Item] = []
+    skipped = 0
+    for pair in pairs:
+        try:
+            cursor, document = pair
+            items.append(Item(cursor, parse_stream_id(cursor), entry_from_document(document)))
+        except (ContractError, ValueError, TypeError, AttributeError):
+            skipped += 1
+    return items, skipped
+
+
+def item_from_stream(stream_id: bytes | str | None, fields: Any) -> Item | None:
+    """A stream entry (validated with the contract); None when it cannot be decoded."""
+    if stream_id is None or not isinstance(fields, dict):
+        return None
+    cursor = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
+    try:
+        return Item(cursor, parse_stream_id(cursor), decode_fields(fields))
+    except (ContractError, ValueError):
+        return None
+
+
+def control(kind: str, **fields: Any) -> str:
+    """A control message: hello, caught_up, gap."""
+    return orjson.dumps({"type": kind, **fields}).decode()

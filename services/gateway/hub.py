@@ -1,0 +1,232 @@
+"""The fan-out hub: one live-channel subscription per process, one frame per batch per client.
+
+The consumer publishes each batch once; the hub decodes it once, serializes each
+detection once, builds one frame per distinct filter (clients with the same filter share
+it) and puts it on each client's bounded queue without awaiting anything.  A client
+whose queue is full is dropped ("too slow"): its own sender task is the only thing that
+ever waits on its socket, so a slow client never delays the hub or the other clients.
+
+If the subscription breaks (Redis restarted, network), batches published meanwhile are
+lost for live clients, so every client is closed with 1012 and told to resume from its
+cursor; the stream replay fills the hole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from typing import Final
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from telesniff.gateway.filters import Filter
+from telesniff.gateway.frames import Frame, StreamKey, decode_batch, encode_items, select
+from telesniff.gateway.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+TOO_SLOW: Final = (1013, "too slow")
+INTERRUPTED: Final = (1012, "live feed interrupted; reconnect with your cursor")
+GOING_AWAY: Final = (1001, "gateway shutting down")
+MERGE_LIMIT: Final = 64  # frames merged into one message for a client that fell behind
+
+
+class Client:
+    """One WebSocket connection as the hub sees it: a filter and a bounded frame queue."""
+
+    __slots__ = (
+        "_waiter", "after", "capacity", "close_code", "close_reason", "closed", "frames", "rule",
+    )  # fmt: skip
+
+    def __init__(self, rule: Filter, capacity: int) -> None:
+        self.rule = rule
+        self.capacity = capacity
+        self.frames: deque[Frame] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        # Resume watermark: live items at or below it were already covered by the replay.
+        self.after: StreamKey | None = None
+        self.closed = asyncio.Event()
+        self.close_code = 1000
+        self.close_reason = ""
+
+    def offer(self, frame: Frame) -> bool:
+        """Queue a frame without waiting; False when the queue is full (the client is slow)."""
+        if len(self.frames) >= self.capacity:
+            return False
+        self.frames.append(frame)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        return True
+
+    def close(self, code: int, reason: str) -> None:
+        if not self.closed.is_set():
+            self.close_code, self.close_reason = code, reason
+            self.closed.set()
+
+    async def pump(self, send: Callable[[str], Awaitable[None]], metrics: Metrics) -> None:
+        """Send queued frames until cancelled; the only place this client's socket is awaited.
+
+        A client that keeps up gets one message per batch.  One that falls behind gets
+        the frames queued meanwhile merged into one message (up to ``MERGE_LIMIT``), so
+        the cost per detection drops exactly when the gateway is busy.
+        """
+        queued, tally, loop = self.frames, metrics.sent, asyncio.get_running_loop()
+        while True:
+            if not queued:
+                self._waiter = loop.create_future()
+                try:
+                    await self._waiter
+                finally:
+                    self._waiter = None
+                continue
+            frames = [queued.popleft() for _ in range(min(len(queued), MERGE_LIMIT))]
+            after = self.after
+            if len(frames) == 1 and (after is None or after < frames[0].low):
+                text, count = frames[0].text, len(frames[0].items)
+            else:
+                items = [
+                    item
+                    for frame in frames
+                    if after is None or after < frame.high
+                    for item in frame.items
+                    if after is None or after < item.key
+                ]
+                if not items:
+                    continue
+                text, count = encode_items(items), len(items)
+            await send(text)
+            tally.add(count)
+
+
+class Hub:
+    def __init__(self, redis: Redis, channel: str, metrics: Metrics) -> None:
+        self.redis = redis
+        self.channel = channel
+        self.metrics = metrics
+        self.by_rule: dict[Filter, set[Client]] = {}
+        self.count = 0
+        self.dropped: Counter[str] = Counter()
+        self.subscribed = False
+        self._ready = asyncio.Event()
+
+    # Clients.
+
+    def register(self, client: Client) -> bool:
+        """Start queueing live frames for ``client``; False (and closed) if the feed is down.
+
+        A client registered while the subscription is down would silently miss what is
+        published until it is back, so it is told to reconnect and resume instead.
+        """
+        if not self.subscribed:
+            self.drop(client, *INTERRUPTED, "feed_interrupted")
+            return False
+        self.by_rule.setdefault(client.rule, set()).add(client)
+        self.count += 1
+        return True
+
+    def unregister(self, client: Client) -> None:
+        members = self.by_rule.get(client.rule)
+        if members is None or client not in members:
+            return
+        members.discard(client)
+        self.count -= 1
+        if not members:
+            del self.by_rule[client.rule]
+
+    def drop(self, client: Client, code: int, reason: str, label: str) -> None:
+        """Disconnect ``client`` (its handler closes the socket) and count why."""
+        self.unregister(client)
+        if not client.closed.is_set():
+            client.close(code, reason)
+            self.dropped[label] += 1
+            self.metrics.clients_dropped.labels(label).inc()
+
+    def drop_all(self, code: int, reason: str, label: str) -> None:
+        for members in list(self.by_rule.values()):
+            for client in list(members):
+                self.drop(client, code, reason, label)
+
+    def close_all(self, code: int, reason: str) -> None:
+        """Shutdown: close everyone without counting it as a drop."""
+        for members in list(self.by_rule.values()):
+            for client in list(members):
+                self.unregister(client)
+                client.close(code, reason)
+
+    # Fan-out.
+
+    def dispatch(self, payload: bytes) -> None:
+        """Hand one live batch to every client; never awaits."""
+        self.metrics.live_batches.inc()
+        if not self.count:
+            return
+        items, skipped = decode_batch(payload)
+        if skipped:
+            self.metrics.live_skipped.inc(skipped)
+        if not items:
+            return
+        for rule, members in list(self.by_rule.items()):
+            chosen = select(rule, items)
+            if not chosen:
+                continue
+            frame = Frame(chosen)
+            for client in list(members):
+                if not client.offer(frame):
+                    self.drop(client, *TOO_SLOW, "slow")
+
+    # The subscription.
+
+    async def wait_subscribed(self, within_s: float) -> bool:
+        with suppress(TimeoutError):
+            async with asyncio.timeout(within_s):
+                await self._ready.wait()
+        return self.subscribed
+
+    def _set_subscribed(self, value: bool) -> None:
+        self.subscribed = value
+        if value:
+            self._ready.set()
+        else:
+            self._ready.clear()
+
+    async def run(self) -> None:
+        """Subscribe and dispatch until cancelled, resubscribing after failures."""
+        backoff = 0.1
+        while True:
+            pubsub = self.redis.pubsub()
+            try:
+                await pubsub.subscribe(self.channel)
+                confirmations = 0
+                while True:
+                    message = await pubsub.get_message(timeout=None)
+                    if message is None:
+                        continue
+                    kind = message["type"]
+                    if kind == "message":
+                        try:
+                            self.dispatch(message["data"])
+                        except Exception:  # a bug must not end the subscription
+                            log.exception("live batch dropped: dispatch failed")
+                    elif kind == "subscribe":
+                        confirmations += 1
+                        if confirmations > 1:
+                            # redis-py reconnected and resubscribed by itself: anything
+                            # published in between never reached us.
+                            log.warning("live channel resubscribed; closing clients to resume")
+                            self.drop_all(*INTERRUPTED, "feed_interrupted")
+                        self._set_subscribed(True)
+                        backoff = 0.1
+            except (RedisError, OSError) as error:
+                log.warning("live channel subscription failed: %s", error)
+                self._set_subscribed(False)
+                self.drop_all(*INTERRUPTED, "feed_interrupted")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                with suppress(Exception):
+                    await pubsub.aclose()
