@@ -95,7 +95,9 @@ def postgres_server() -> Iterator[str]:
                   "-E", "UTF8", "--no-sync"]),
         check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip
-    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+    options = (
+        f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+    )
     subprocess.run(
         as_owner([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-l",
                   str(root / "log"), "start"]),

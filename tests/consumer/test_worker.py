@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import cast
 
 import orjson
 import pytest
@@ -20,11 +21,15 @@ from tests.factories import entry
 
 
 def settings(**overrides: object) -> Settings:
-    return Settings(consumer_name="test-consumer", flush_interval_ms=10, **overrides)  # type: ignore[arg-type]
+    return Settings(
+        consumer_name="test-consumer",
+        flush_interval_ms=10,
+        **overrides,  # type: ignore[arg-type]
+    )
 
 
-async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
+async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    deadline = time.monotonic() + 15
     while not await check():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
@@ -33,7 +38,8 @@ async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float 
 
 async def stored(engine: AsyncEngine) -> int:
     async with engine.connect() as connection:
-        return int((await connection.execute(select(func.count()).select_from(Detection))).scalar_one())
+        counted = await connection.execute(select(func.count()).select_from(Detection))
+        return int(counted.scalar_one())
 
 
 @pytest.fixture
@@ -80,7 +86,9 @@ async def test_broadcasts_before_storing_and_stores_exactly_once(
     await until(lambda: _equals(stored(engine), 200), "200 rows")
     await until(lambda: _pending_is(redis, s, 0), "all acknowledged")
     async with engine.connect() as connection:
-        mentions = (await connection.execute(select(func.count()).select_from(Mention))).scalar_one()
+        mentions = (
+            await connection.execute(select(func.count()).select_from(Mention))
+        ).scalar_one()
     assert mentions == 200
     await pubsub.aclose()
 
@@ -112,7 +120,7 @@ async def test_malformed_entries_are_dead_lettered_and_the_loop_goes_on(
     running()
     await until(lambda: _equals(stored(engine), 1), "the good entry stored")
     await until(lambda: _pending_is(redis, s, 0), "dead letters acknowledged")
-    dead = await redis.xrange(s.dead_letter_stream)
+    dead = cast(list[tuple[bytes, dict[bytes, bytes]]], await redis.xrange(s.dead_letter_stream))
     reasons = [fields[b"reason"].decode() for _id, fields in dead]
     assert len(reasons) == 4
     assert reasons[0].startswith("not JSON")
@@ -128,7 +136,9 @@ async def test_claims_entries_left_pending_by_a_dead_consumer(
 ) -> None:
     s = settings()
     await redis.xgroup_create(s.stream, s.consumer_group, id="0", mkstream=True)
-    ids = [await redis.xadd(s.stream, {contract.FIELD: contract.encode(entry(i))}) for i in (1, 2, 3)]
+    ids: list[int | bytes | str | memoryview[int]] = [
+        await redis.xadd(s.stream, {contract.FIELD: contract.encode(entry(i))}) for i in (1, 2, 3)
+    ]
     await redis.xreadgroup(s.consumer_group, "ghost", {s.stream: ">"})  # read, never acknowledged
     await redis.xclaim(s.stream, s.consumer_group, "ghost", 0, ids, idle=120_000)
     consumer = Consumer(redis, engine, s)
