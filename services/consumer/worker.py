@@ -8,9 +8,11 @@ and a stalled database stops reading instead of growing memory.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Sequence
+from typing import cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -19,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from telesniff.broker import ensure_group
+from telesniff.consumer import metrics
 from telesniff.consumer.batch import StreamRecord, decode_records, live_payload
 from telesniff.db import store
 from telesniff.settings import Settings
@@ -51,6 +54,10 @@ class Consumer:
     async def run(self) -> None:
         await ensure_group(self._client, self._stream, self._group)
         storing = asyncio.create_task(self._store_loop(), name="consumer-store")
+        # Lag and pending every few seconds (XINFO GROUPS), never on the read path.
+        watching = asyncio.create_task(
+            metrics.watch_group(self._client, self._settings), name="consumer-metrics"
+        )
         try:
             await self._recover_own()
             claimer = asyncio.create_task(self._claim_loop(), name="consumer-claim")
@@ -64,20 +71,21 @@ class Consumer:
             async with self._changed:
                 self._stopping.set()
                 self._changed.notify_all()
-            await storing
+            try:
+                await storing
+            finally:
+                watching.cancel()
+                await asyncio.gather(watching, return_exceptions=True)
 
     async def _recover_own(self) -> None:
         """Entries this consumer name was given before a restart, not yet acknowledged."""
         start = b"0"
         while True:
             await self._wait_for_room()
-            reply = await self._client.xreadgroup(
-                self._group, self._name, {self._stream: start}, count=self._settings.batch_size
-            )
-            records = reply[0][1] if reply else []
+            records = await self._xreadgroup(start, block=None)
             if not records:
                 return
-            await self.handle([record for record in records if record[1]])
+            await self.handle([record for record in records if record[1]], live=False)
             start = records[-1][0]
 
     async def _read(self, start: str) -> None:
@@ -85,23 +93,34 @@ class Consumer:
         if self._stopping.is_set():
             return
         try:
-            reply = await self._client.xreadgroup(
-                self._group,
-                self._name,
-                {self._stream: start},
-                count=self._settings.batch_size,
-                block=_READ_BLOCK_MS,
-            )
+            records = await self._xreadgroup(start.encode(), block=_READ_BLOCK_MS)
         except (RedisConnectionError, RedisTimeoutError) as error:
+            metrics.REDIS_ERRORS.labels("read").inc()
             log.warning("stream read failed (%s); retrying", error)
             await asyncio.sleep(0.5)
             return
-        for _stream, records in reply or []:
-            if records:
-                await self.handle(records)
+        if records:
+            await self.handle(records)
 
-    async def handle(self, records: Sequence[StreamRecord]) -> None:
-        """Broadcast and buffer one read's worth of records (also used for claimed ones)."""
+    async def _xreadgroup(self, start: bytes, *, block: int | None) -> list[StreamRecord]:
+        """One read of this consumer's stream: ``[(id, fields), …]`` (fields empty if deleted)."""
+        reply = await self._client.xreadgroup(
+            self._group,
+            self._name,
+            {self._stream: start},
+            count=self._settings.batch_size,
+            block=block,
+        )
+        if not reply:
+            return []
+        return cast(list[StreamRecord], reply[0][1])  # type: ignore[index]
+
+    async def handle(self, records: Sequence[StreamRecord], *, live: bool = True) -> None:
+        """Broadcast and buffer one read's worth of records (also used for claimed ones).
+
+        ``live`` is False for entries recovered or claimed after a restart: they count,
+        but not towards the end-to-end latency (they were broadcast late on purpose).
+        """
         decoded = decode_records(records)
         pipe = self._client.pipeline(transaction=False)
         if decoded.raw:
@@ -122,6 +141,7 @@ class Consumer:
         if decoded.dead:
             pipe.xack(self._stream, self._group, *(dead.stream_id for dead in decoded.dead))
         await pipe.execute()
+        metrics.record_broadcast(decoded.stored, len(decoded.dead), live=live)
         self.dead_lettered += len(decoded.dead)
         if decoded.stored:
             async with self._changed:
@@ -148,15 +168,13 @@ class Consumer:
                     return  # stopping, and everything is stored
                 age = time.monotonic() - self._buffer_since
                 if len(self._buffer) < size and age < flush_after and not self._stopping.is_set():
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(
                             self._changed.wait_for(
                                 lambda: len(self._buffer) >= size or self._stopping.is_set()
                             ),
                             timeout=flush_after - age,
                         )
-                    except TimeoutError:
-                        pass
                 batch, self._buffer = self._buffer[:size], self._buffer[size:]
                 ids, self._buffer_ids = self._buffer_ids[:size], self._buffer_ids[size:]
                 self._buffer_since = time.monotonic()
@@ -164,6 +182,7 @@ class Consumer:
             await self._store(batch, ids)
 
     async def _store(self, batch: list[store.Stored], ids: list[bytes]) -> None:
+        started = time.perf_counter()
         delay = 0.1
         while True:
             try:
@@ -171,11 +190,13 @@ class Consumer:
                 break
             except (SQLAlchemyError, OSError) as error:
                 # Not acknowledged, so nothing is lost: retry until the database is back.
+                metrics.DB_WRITE_ERRORS.inc()
                 log.error("database write failed (%s); retrying in %.1fs", error, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
         await self._ack(ids)
         self.stored += len(batch)
+        metrics.record_flush(len(batch), time.perf_counter() - started)
 
     async def _ack(self, ids: list[bytes]) -> None:
         while True:
@@ -184,6 +205,7 @@ class Consumer:
                 return
             except (RedisConnectionError, RedisTimeoutError) as error:
                 # Unacknowledged entries would be redelivered and upserted again: harmless.
+                metrics.REDIS_ERRORS.labels("ack").inc()
                 log.warning("XACK failed (%s); retrying", error)
                 await asyncio.sleep(0.5)
 
@@ -193,6 +215,7 @@ class Consumer:
             try:
                 await self.claim_idle()
             except (RedisConnectionError, RedisTimeoutError) as error:
+                metrics.REDIS_ERRORS.labels("claim").inc()
                 log.warning("claiming idle entries failed (%s)", error)
 
     async def claim_idle(self) -> int:
@@ -213,10 +236,12 @@ class Consumer:
             records = [record for record in records if record[1] is not None]
             if records:
                 log.info("claimed %d idle entries", len(records))
-                await self.handle(records)
+                await self.handle(records, live=False)
+                metrics.CLAIMED.inc(len(records))
                 claimed += len(records)
             if deleted:
                 # Trimmed from the stream before anyone stored them: nothing left to store.
+                metrics.TRIMMED.inc(len(deleted))
                 log.error("%d pending entries were trimmed before being stored", len(deleted))
                 await self._client.xack(self._stream, self._group, *deleted)
             start = start_raw.decode() if isinstance(start_raw, bytes) else str(start_raw)

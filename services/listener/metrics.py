@@ -1,9 +1,11 @@
 """The listener's Prometheus metrics, all in one place (names follow Prometheus conventions).
 
-Labels are bounded on purpose: ``group`` (one per ChatGroup) and ``kind`` (the
-five match kinds).  Chat text, addresses, chat ids, usernames and anything
-secret never become label values: a label per address would grow without
-bound, and metrics are scraped into systems with weaker access control.
+Labels are bounded on purpose: ``group`` (one per ChatGroup), ``kind`` (the
+five match kinds), ``chat`` (the numeric id of one of the group's configured
+chats: a listener only handles the chats its ChatGroup lists) and ``matched``
+(true/false).  Chat text, addresses, titles, usernames, message ids and
+anything secret never become label values: a label per address would grow
+without bound, and metrics are scraped into systems with weaker access control.
 
 The metrics live in the default registry so a standalone listener's
 ``/metrics`` also carries the process collectors (memory, CPU, open fds).
@@ -28,9 +30,15 @@ DETECTIONS: Final = Counter(
     "Matches appended to the stream, by match kind.",
     ["group", "kind"],
 )
+CHAT_MESSAGES: Final = Counter(
+    "telesniff_listener_chat_messages",
+    "Messages handled per configured chat (numeric chat id); matched=true when appended.",
+    ["group", "chat", "matched"],
+)
 APPEND_SECONDS: Final = Histogram(
     "telesniff_listener_append_seconds",
     "Time for one pipelined append of a batch to the stream (including retries).",
+    ["group"],
     buckets=_APPEND_BUCKETS,
 )
 GAP_RECOVERED: Final = Counter(
@@ -50,11 +58,28 @@ FLOODWAIT_ACTIVE: Final = Gauge(
 )
 CONNECTED: Final = Gauge(
     "telesniff_listener_connected",
-    "1 while connected to Telegram and caught up or catching up, else 0.",
+    "1 while connected to Telegram and caught up or catching up (a source without a "
+    "connection, like the demo: while it runs), else 0.",
     ["group"],
 )
 LAST_MESSAGE: Final = Gauge(
     "telesniff_listener_last_message_timestamp_seconds",
-    "Unix time at which the listener last appended a batch of handled messages.",
+    "Unix time at which the listener last appended a batch of handled messages "
+    "(its start time until the first one).",
     ["group"],
 )
+
+
+def init_group(group: str) -> None:
+    """Create a group's series at start: zeros to rate() and alert on before anything happens.
+
+    The last-message time starts at the start time, so "silent for too long"
+    also fires for a listener that never received anything.
+    """
+    MESSAGES.labels(group)
+    GAP_RECOVERED.labels(group)
+    FLOODWAIT_SECONDS.labels(group)
+    FLOODWAIT_ACTIVE.labels(group).set(0)
+    CONNECTED.labels(group)
+    APPEND_SECONDS.labels(group)
+    LAST_MESSAGE.labels(group).set_to_current_time()

@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from telesniff import keys
 from telesniff.detect import Detector
 from telesniff.groupspec import GroupSpec
+from telesniff.listener import metrics
 from telesniff.listener.pipeline import Listener
 from telesniff.listener.source import MessageSource
 from telesniff.listener.writer import StreamWriter
@@ -44,6 +45,11 @@ async def run_listener(
     for chat_id, message_id in (await load_high_water(client, group)).items():
         writer.remember(chat_id, message_id)
     listener = Listener(group, Detector.from_spec(spec), writer)
+    metrics.init_group(group)
+    # A source without a connection of its own (the demo) is "connected" while it runs.
+    own_state = not getattr(source, "reports_connection", False)
+    if own_state:
+        metrics.CONNECTED.labels(group).set(1)
     writing = asyncio.create_task(writer.run(), name=f"writer-{group}")
     reading = asyncio.create_task(source.run(listener), name=f"source-{group}")
     stopping = asyncio.create_task(stop.wait())
@@ -52,6 +58,8 @@ async def run_listener(
         if reading in done:
             reading.result()  # a source that ends on its own has failed or finished
     finally:
+        if own_state:
+            metrics.CONNECTED.labels(group).set(0)
         for task in (reading, stopping):
             task.cancel()
         await asyncio.gather(reading, stopping, return_exceptions=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -56,6 +57,7 @@ class StreamWriter:
         self._queue: asyncio.Queue[Seen] = asyncio.Queue(maxsize=queue_size)
         self._high_water: dict[int, int] = {}
         self.appended = 0
+        self._append_seconds = metrics.APPEND_SECONDS.labels(group)
 
     async def put(self, seen: Seen) -> None:
         await self._queue.put(seen)
@@ -69,7 +71,7 @@ class StreamWriter:
             batch = [await self._queue.get()]
             while len(batch) < self._batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            with metrics.APPEND_SECONDS.time():
+            with self._append_seconds.time():
                 await self._write_until_done(batch)
             self._count(batch)
             for _ in batch:
@@ -117,12 +119,22 @@ class StreamWriter:
         self.appended += detections
 
     def _count(self, batch: list[Seen]) -> None:
-        metrics.MESSAGES.labels(self._group).inc(len(batch))
+        """Metrics for one appended batch: tallied here, one increment per series touched."""
+        group = self._group
+        per_chat: Counter[tuple[int, bool]] = Counter()
+        per_kind: Counter[str] = Counter()
         for seen in batch:
+            per_chat[seen.chat_id, seen.entry is not None] += 1
             if seen.entry is not None:
-                for match in seen.entry.matches:
-                    metrics.DETECTIONS.labels(self._group, match.kind).inc()
-        metrics.LAST_MESSAGE.labels(self._group).set_to_current_time()
+                per_kind.update(match.kind for match in seen.entry.matches)
+        metrics.MESSAGES.labels(group).inc(len(batch))
+        for (chat_id, matched), count in per_chat.items():
+            metrics.CHAT_MESSAGES.labels(group, str(chat_id), "true" if matched else "false").inc(
+                count
+            )
+        for kind, count in per_kind.items():
+            metrics.DETECTIONS.labels(group, kind).inc(count)
+        metrics.LAST_MESSAGE.labels(group).set_to_current_time()
 
     def remember(self, chat_id: int, message_id: int) -> None:
         """Seed the high-water mark (read back from Redis at start)."""

@@ -9,10 +9,10 @@ import redis.asyncio as aioredis
 
 from telesniff.groupspec import GroupFile
 from telesniff.listener.flood import RealClock
-from telesniff.listener.health import HealthServer
 from telesniff.listener.telegram.runner import build_source, credentials, run_telegram_listener
 from telesniff.listener.telegram.telethon_api import TelethonApi, make_client
 from telesniff.listener.writer import StreamWriter
+from telesniff.observability import MetricsServer
 from telesniff.settings import Settings
 
 
@@ -39,7 +39,9 @@ async def serve_telegram_group(
     )  # fmt: skip
     async with contextlib.AsyncExitStack() as stack:
         if serve_health and settings.metrics_port is not None:
-            health = HealthServer(lambda: {"group": group.name, **source.status()})
+            health = MetricsServer(
+                lambda: {"group": group.name, **source.status()}, component="listener"
+            )
             # All interfaces: kubelet probes and Prometheus scrape the pod IP.  (settings.host
             # is the gateway's address, loopback by default; metrics carry nothing secret.)
             await stack.enter_async_context(health.serve("0.0.0.0", settings.metrics_port))

@@ -45,6 +45,9 @@ _STOP: Final = object()
 
 
 class TelegramSource:
+    # Sets telesniff_listener_connected itself (run_listener does it for sources that don't).
+    reports_connection = True
+
     def __init__(
         self,
         *,

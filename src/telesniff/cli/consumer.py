@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Annotated
 
 import typer
@@ -12,6 +13,7 @@ from telesniff.cli.app import app
 from telesniff.cli.common import settings_or_exit
 from telesniff.consumer.worker import Consumer
 from telesniff.db.engine import create_engine, migrate
+from telesniff.observability import MetricsServer
 from telesniff.settings import Settings
 
 
@@ -36,15 +38,23 @@ async def _run(settings: Settings, stop: asyncio.Event) -> None:
     assert settings.redis_url is not None
     client = broker.connect(settings.redis_url, name=f"consumer-{settings.consumer_name}")
     engine = create_engine(settings.database_url_or_default())
-    await migrate(engine)
-    worker = Consumer(client, engine, settings)
-    running = asyncio.create_task(worker.run())
-    stopping = asyncio.create_task(stop.wait())
-    await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    worker.stop()
-    stopping.cancel()
-    try:
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(engine.dispose)
+        stack.push_async_callback(client.aclose)
+        worker = Consumer(client, engine, settings)
+        if settings.metrics_port is not None:
+            health = MetricsServer(
+                lambda: {"consumer": settings.consumer_name, "stored": worker.stored,
+                         "dead_lettered": worker.dead_lettered},
+                component="consumer",
+            )  # fmt: skip
+            # All interfaces: kubelet probes and Prometheus reach the pod IP.
+            port = await stack.enter_async_context(health.serve("0.0.0.0", settings.metrics_port))
+            typer.echo(f"telesniff consumer: metrics at http://0.0.0.0:{port}/metrics", err=True)
+        await migrate(engine)
+        running = asyncio.create_task(worker.run())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        worker.stop()
+        stopping.cancel()
         await running
-    finally:
-        await client.aclose()
-        await engine.dispose()
