@@ -22,19 +22,38 @@ _FIELDS = ("session", "apiId", "apiHash")
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
-    reason: str  # a metric label: invalid_spec, missing_secret, missing_key, duplicate_session
+    # A metric label: invalid_spec, missing_telegram, missing_secret, missing_key,
+    # duplicate_session.
+    reason: str
     message: str
 
 
+MISSING_TELEGRAM = (
+    "spec.telegram: required when spec.source is 'telegram' (the default): name the Secret "
+    "keys holding the session and the API credentials (spec.telegram.session, "
+    "spec.telegram.apiId, spec.telegram.apiHash), or set spec.source: demo to run the demo "
+    "source without Telegram"
+)
+
+
 def check_spec(document: Any) -> tuple[GroupSpec | None, Rejection | None]:
+    """The spec, or why it cannot be used. In a cluster a Telegram listener gets its
+    credentials only from ``spec.telegram``, so a Telegram group without it is invalid
+    here (``telesniff listener --group`` outside a cluster may take them from the
+    environment, so ``parse_spec`` itself does not insist)."""
     try:
-        return parse_spec(document), None
+        spec = parse_spec(document)
     except SpecError as error:
         return None, Rejection("invalid_spec", str(error))
+    if not spec.demo and spec.telegram is None:
+        return None, Rejection("missing_telegram", MISSING_TELEGRAM)
+    return spec, None
 
 
 def secret_refs(spec: GroupSpec) -> dict[str, SecretKeyRef]:
-    if spec.telegram is None:
+    """The Secret keys the listener needs: none for the demo source (its ``telegram``,
+    if any, is ignored)."""
+    if spec.demo or spec.telegram is None:
         return {}
     telegram = spec.telegram
     return dict(zip(_FIELDS, (telegram.session, telegram.api_id, telegram.api_hash), strict=True))
@@ -78,7 +97,7 @@ def check_secrets(
 
 def _session_of(document: Any) -> tuple[str, str] | None:
     """(Secret name, key) of a raw spec's session, tolerating specs that do not parse."""
-    if not isinstance(document, Mapping):
+    if not isinstance(document, Mapping) or document.get("source") == "demo":
         return None
     session = (document.get("telegram") or {}).get("session") or {}
     if not isinstance(session, Mapping) or not session.get("name") or not session.get("key"):
@@ -87,8 +106,9 @@ def _session_of(document: Any) -> tuple[str, str] | None:
 
 
 def same_session(spec: GroupSpec, other: Mapping[str, Any]) -> bool:
-    """Whether another ChatGroup body uses this spec's session Secret key."""
-    if spec.telegram is None:
+    """Whether another ChatGroup body uses this spec's session Secret key (demo groups
+    use no session)."""
+    if spec.demo or spec.telegram is None:
         return False
     mine = (spec.telegram.session.name, spec.telegram.session.key)
     return _session_of(other.get("spec")) == mine
@@ -152,7 +172,7 @@ async def review(api: KubeApi, name: str, namespace: str, document: Any) -> list
         assert invalid is not None
         return [invalid]
     problems = check_secrets(spec, namespace, await secret_keys(api, namespace, spec))
-    if spec.telegram is not None:
+    if secret_refs(spec):
         other = find_session_owner(name, spec, await groups_in(api, namespace))
         if other is not None:
             problems.append(duplicate_session(name, spec, other))

@@ -60,14 +60,15 @@ class Owner:
 
 def group_document(owner: Owner, spec: GroupSpec) -> str:
     """The ``group.yaml`` the listener reads: a ChatGroup manifest, keys sorted so
-    that the same spec always gives the same bytes (and the same hash)."""
+    that the same spec always gives the same bytes (and the same hash). Its
+    ``source`` tells the listener whether to connect to Telegram or run the demo
+    source; a demo group's (ignored) Secret references are left out."""
+    exclude = _WORKLOAD_FIELDS | ({"telegram"} if spec.demo else set())
     document = {
         "apiVersion": r.API_VERSION,
         "kind": r.KIND,
         "metadata": {"name": owner.name, "namespace": owner.namespace},
-        "spec": spec.model_dump(
-            mode="json", by_alias=True, exclude_none=True, exclude=_WORKLOAD_FIELDS
-        ),
+        "spec": spec.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=exclude),
     }
     return str(yaml.safe_dump(document, sort_keys=True, default_flow_style=False))
 
@@ -105,13 +106,17 @@ def _secret_volume(telegram_refs: Mapping[str, SecretKeyRef]) -> dict[str, Any]:
     }
 
 
-def _env(settings: OperatorSettings, passthrough: Mapping[str, str]) -> list[dict[str, str]]:
+def _env(
+    settings: OperatorSettings, passthrough: Mapping[str, str], *, secrets: bool
+) -> list[dict[str, str]]:
     fixed = {
+        # /healthz and /metrics: the port the probes and the PodMonitor use.
         "TELESNIFF_METRICS_PORT": str(settings.listener_metrics_port),
-        "TELESNIFF_SECRETS_DIR": r.SECRETS_DIR,
         # The root filesystem is read-only; /tmp is the pod's one writable place.
         "TELESNIFF_DATA_DIR": "/tmp/telesniff",  # noqa: S108
     }
+    if secrets:
+        fixed["TELESNIFF_SECRETS_DIR"] = r.SECRETS_DIR
     merged = {name: value for name, value in passthrough.items() if name not in fixed} | fixed
     return [{"name": name, "value": merged[name]} for name in sorted(merged)]
 
@@ -159,7 +164,10 @@ def pod_spec(
         },
         {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
     ]
-    if spec.telegram is not None:
+    # Telegram credentials only for a Telegram listener: a demo group mounts no Secret.
+    secrets = not spec.demo and spec.telegram is not None
+    if secrets:
+        assert spec.telegram is not None
         refs = {
             "session": spec.telegram.session,
             "api_id": spec.telegram.api_id,
@@ -172,7 +180,7 @@ def pod_spec(
         "image": spec.image or settings.listener_image,
         "imagePullPolicy": settings.image_pull_policy,
         "args": ["listener", "--group", f"{r.CONFIG_DIR}/{r.CONFIG_FILE}"],
-        "env": _env(settings, passthrough),
+        "env": _env(settings, passthrough, secrets=secrets),
         "ports": [
             {
                 "name": r.METRICS_PORT_NAME,

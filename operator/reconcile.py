@@ -35,12 +35,11 @@ def _workload_path(namespace: str, group: str) -> str:
 
 async def check_session(rt: Runtime, namespace: str, spec: GroupSpec) -> Check:
     """The SessionValid condition: do the referenced Secrets and keys exist?"""
+    if spec.demo or spec.telegram is None:
+        # (A Telegram group without spec.telegram never gets here: check_spec refuses it.)
+        return Check(True, "NotRequired", "spec.source is demo: the listener needs no session")
     keys = await admission.secret_keys(rt.api, namespace, spec)
     problems = admission.check_secrets(spec, namespace, keys)
-    if spec.telegram is None:
-        return Check(
-            False, "NotConfigured", "spec.telegram is not set: the listener runs without Telegram"
-        )
     if problems:
         reason = "SecretNotFound" if problems[0].reason == "missing_secret" else "KeyNotFound"
         return Check(False, reason, "; ".join(problem.message for problem in problems))
@@ -54,7 +53,7 @@ async def session_holder(
     """Another group holding this group's session, if any. A holder is one whose
     listener is scaled up, or else the oldest unsuspended contender; this group
     yields to it, so two listeners never share a session even without the webhook."""
-    if spec.telegram is None:
+    if not admission.secret_refs(spec):
         return None
     namespace, name, _ = _meta(body)
     groups = await admission.groups_in(rt.api, namespace)

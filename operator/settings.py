@@ -94,7 +94,9 @@ class OperatorSettings(BaseSettings):
 
     # Observability.
     metrics_addr: str = "0.0.0.0"
-    metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9090
+    # 9100: every telesniff process serves /metrics there (the chart's Services and
+    # ServiceMonitor/PodMonitor scrape the port named ``metrics``).
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = 9100
     liveness_endpoint: str | None = "http://0.0.0.0:8080/healthz"
 
     # High availability: kopf peering. Replicas pick distinct priorities (random

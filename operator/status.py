@@ -109,7 +109,7 @@ def build_status(
     phase, ready = _workload_check(workload, suspended)
     if problem is not None:
         phase, ready = "Failed", problem
-    elif not session.ok and session.reason != "NotConfigured":
+    elif not session.ok:
         phase, ready = "Failed", session
     status: dict[str, Any] = {
         "phase": phase,

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import kopf
+from kopf._cogs.structs.references import NamespaceName, match_namespace
 
 from telesniff.operator import admission
 from telesniff.operator.runtime import Runtime
@@ -62,6 +63,15 @@ def webhook_server(settings: OperatorSettings) -> kopf.WebhookServer | None:
     return kopf.WebhookServer(host=settings.webhook_host, **common)
 
 
+def watches(settings: OperatorSettings, namespace: str) -> bool:
+    """Whether this operator handles ChatGroups in ``namespace`` (kopf's own matching
+    of ``--namespace`` patterns: exact names, globs, ``!`` exclusions)."""
+    if not settings.namespaces:
+        return True
+    name = NamespaceName(namespace)
+    return any(match_namespace(name, pattern) for pattern in settings.namespaces)
+
+
 async def validate(rt: Runtime, body: kopf.Body, old: kopf.Body | None) -> None:
     """Admit a ChatGroup or raise kopf.AdmissionError saying what to fix."""
     if old is not None and old.get("spec") == body.get("spec"):
@@ -69,11 +79,14 @@ async def validate(rt: Runtime, body: kopf.Body, old: kopf.Body | None) -> None:
         # never be blocked by, say, a Secret deleted since the group was admitted.
         return
     metadata = body.get("metadata") or {}
+    namespace = str(metadata.get("namespace") or "default")
+    if not watches(rt.settings, namespace):
+        # kopf's webhook configuration has no namespaceSelector: an operator that
+        # watches some namespaces is also asked about groups elsewhere, where its RBAC
+        # does not reach (and another operator may be in charge). Not ours: admit.
+        return
     problems = await admission.review(
-        rt.api,
-        str(metadata.get("name") or ""),
-        str(metadata.get("namespace") or "default"),
-        body.get("spec"),
+        rt.api, str(metadata.get("name") or ""), namespace, body.get("spec")
     )
     if problems:
         for problem in problems:

@@ -68,7 +68,9 @@ def _check_pattern(pattern: str) -> str:
     try:
         re.compile(pattern)
     except re.error as error:
-        raise ValueError(f"pattern {pattern!r} is not a valid regular expression: {error}") from None
+        raise ValueError(
+            f"pattern {pattern!r} is not a valid regular expression: {error}"
+        ) from None
     return pattern
 
 
@@ -102,11 +104,16 @@ class TelegramSecrets(_SpecModel):
 
 
 class GroupSpec(_SpecModel):
+    # Where the messages come from: Telegram (credentials from ``telegram`` in a
+    # cluster, or from the environment and secret files), or the demo source of
+    # realistic synthetic traffic (local clusters, Tilt), which needs no credentials.
+    source: Literal["telegram", "demo"] = "telegram"
     chats: Annotated[list[str | int], Field(min_length=1, max_length=500)]
     senders: SenderFilter = Field(default_factory=SenderFilter)
     keywords: Annotated[list[Annotated[str, Field(min_length=1)]], Field(max_length=1000)] = []
     patterns: Annotated[list[Annotated[str, Field(min_length=1)]], Field(max_length=200)] = []
     detectors: list[MatchKind] = Field(default_factory=lambda: list(MATCH_KINDS))
+    # Ignored (neither checked nor mounted) when ``source`` is ``demo``.
     telegram: TelegramSecrets | None = None
     suspend: bool = False
     image: str | None = None
@@ -132,6 +139,10 @@ class GroupSpec(_SpecModel):
     @property
     def chat_refs(self) -> list[ChatRef]:
         return [parse_chat_ref(chat) for chat in self.chats]
+
+    @property
+    def demo(self) -> bool:
+        return self.source == "demo"
 
 
 class SpecError(ValueError):

@@ -158,12 +158,20 @@ def test_all_features_render_has_every_optional_object(helm: Path) -> None:
         if "redis" not in name:
             assert pod["containers"][0]["image"] == image, name
     operator = one(docs, "Deployment", f"{RELEASE}-telesniff-operator")
-    env = {
-        e["name"]: e.get("value")
-        for e in operator["spec"]["template"]["spec"]["containers"][0]["env"]
-    }
+    (container,) = operator["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["TELESNIFF_OPERATOR_LISTENER_IMAGE"] == image
-    assert env["TELESNIFF_OPERATOR_NAMESPACES"] == "traders,research"
+    # The operator watches exactly the namespaces its Roles cover.
+    assert container["args"] == ["operator", "--namespace", "traders", "--namespace", "research"]
+    assert "TELESNIFF_OPERATOR_NAMESPACES" not in env
+    # config.extraEnv reaches the listeners too.
+    assert env["TELESNIFF_OPERATOR_LISTENER_ENV"].split(",") == [
+        "TELESNIFF_REDIS_URL",
+        "TELESNIFF_STREAM",
+        "TELESNIFF_LIVE_CHANNEL",
+        "TELESNIFF_LOG_LEVEL",
+        "TELESNIFF_STREAM_MAXLEN",
+    ]
 
 
 def test_keda_scaled_object_targets_the_consumer_group(helm: Path) -> None:
@@ -327,13 +335,98 @@ def test_probes_and_ports_match_the_processes(helm: Path) -> None:
 
     operator = one(docs, "Deployment", f"{full}-operator")["spec"]["template"]["spec"]
     (container,) = operator["containers"]
-    assert container["args"] == ["operator"]
+    assert container["args"] == ["operator", "--all-namespaces"]
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports == {"metrics": 9100, "health": 8080, "webhook": 9443}
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
     webhook = one(docs, "Service", f"{full}-webhook")
     assert webhook["spec"]["ports"] == [
         {"name": "webhook", "port": 443, "targetPort": "webhook", "protocol": "TCP"}
     ]
+    metrics = one(docs, "Service", f"{full}-operator-metrics")
+    assert metrics["spec"]["ports"] == [
+        {"name": "metrics", "port": 9100, "targetPort": "metrics", "protocol": "TCP"}
+    ]
+
+
+def _operator_env(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    operator = one(docs, "Deployment", f"{RELEASE}-telesniff-operator")
+    (container,) = operator["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+def test_the_operator_env_matches_its_ports_mounts_and_services(helm: Path) -> None:
+    """Every port, path and name the operator is told is the one the chart serves it on."""
+    full = f"{RELEASE}-telesniff"
+    docs = render(helm)
+    env = _operator_env(docs)
+    operator = one(docs, "Deployment", f"{full}-operator")["spec"]["template"]["spec"]
+    (container,) = operator["containers"]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    # The downward API gives kopf its peering identity and the webhook its namespace.
+    assert env["POD_ID"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert env["POD_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    assert env["TELESNIFF_REDIS_URL"] == f"redis://{full}-redis.{NAMESPACE}.svc:6379/0"
+    assert env["TELESNIFF_STREAM"] == "telesniff:messages"
+    assert env["TELESNIFF_OPERATOR_METRICS_PORT"] == str(ports["metrics"])
+    assert env["TELESNIFF_OPERATOR_LIVENESS_ENDPOINT"] == (
+        f"http://0.0.0.0:{ports['health']}/healthz"
+    )
+    assert env["TELESNIFF_OPERATOR_WEBHOOK_PORT"] == str(ports["webhook"])
+    assert env["TELESNIFF_OPERATOR_LISTENER_METRICS_PORT"] == "9100"
+    assert env["TELESNIFF_OPERATOR_LISTENER_UID"] == str(UID)
+    # The webhook: the Service, its port, and the Secret's files where they are mounted.
+    service = one(docs, "Service", f"{full}-webhook")
+    assert env["TELESNIFF_OPERATOR_WEBHOOK_SERVICE_NAME"] == service["metadata"]["name"]
+    assert env["TELESNIFF_OPERATOR_WEBHOOK_SERVICE_NAMESPACE"] == NAMESPACE
+    assert env["TELESNIFF_OPERATOR_WEBHOOK_SERVICE_PORT"] == str(
+        service["spec"]["ports"][0]["port"]
+    )
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "webhook-tls"]
+    (volume,) = [v for v in operator["volumes"] if v["name"] == "webhook-tls"]
+    assert volume["secret"]["secretName"] == f"{full}-webhook-tls"
+    for variable, key in (("CERT", "tls.crt"), ("KEY", "tls.key"), ("CA", "ca.crt")):
+        assert env[f"TELESNIFF_OPERATOR_WEBHOOK_{variable}_FILE"] == f"{mount['mountPath']}/{key}"
+    # Peering: the object the chart creates, by the name the operator is given.
+    (peering,) = by_kind(docs, "ClusterKopfPeering")
+    assert env["TELESNIFF_OPERATOR_PEERING_NAME"] == peering["metadata"]["name"] == full
+    standalone = _operator_env(render(helm, "--set", "operator.peering.enabled=false"))
+    assert standalone["TELESNIFF_OPERATOR_PEERING_NAME"] == ""
+    # The monitors scrape the ports named `metrics`: the operator's Service port and the
+    # listeners' container port (operator/manifests.py names it so, on this number).
+    monitors = render(
+        helm,
+        "--set", "monitoring.serviceMonitor.enabled=true",
+        "--set", "monitoring.podMonitor.enabled=true",
+    )  # fmt: skip
+    (service_monitor,) = by_kind(monitors, "ServiceMonitor")
+    assert service_monitor["spec"]["endpoints"][0]["port"] == "metrics"
+    (pod_monitor,) = by_kind(monitors, "PodMonitor")
+    assert pod_monitor["spec"]["podMetricsEndpoints"][0]["port"] == "metrics"
+    assert pod_monitor["spec"]["selector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "telesniff-listener",
+        "app.kubernetes.io/managed-by": "telesniff-operator",
+    }
+
+
+def test_one_webhook_configuration_name_for_env_and_rbac(helm: Path) -> None:
+    for values, name in (
+        ((), f"{RELEASE}-telesniff.chatgroups.telesniff.dev"),
+        (("--set", "operator.webhook.configurationName=desk.example.com"), "desk.example.com"),
+    ):
+        docs = render(helm, *values)
+        assert _operator_env(docs)["TELESNIFF_OPERATOR_WEBHOOK_CONFIGURATION"] == name
+        role = one(docs, "ClusterRole", f"{RELEASE}-telesniff-operator")
+        named = [rule for rule in role["rules"] if rule.get("resourceNames")]
+        assert named == [
+            {
+                "apiGroups": ["admissionregistration.k8s.io"],
+                "resources": ["validatingwebhookconfigurations", "mutatingwebhookconfigurations"],
+                "resourceNames": [name],
+                "verbs": ["patch"],
+            }
+        ]
 
 
 def _rules(role: dict[str, Any]) -> dict[tuple[str, str, tuple[str, ...]], set[str]]:
@@ -346,14 +439,17 @@ def _rules(role: dict[str, Any]) -> dict[tuple[str, str, tuple[str, ...]], set[s
     return table
 
 
+# What the operator uses (tests/k8s/test_operator.py runs it under exactly these rules).
 NAMESPACED_RULES: dict[tuple[str, str, tuple[str, ...]], set[str]] = {
     ("telesniff.dev", "chatgroups", ()): {"get", "list", "watch", "patch"},
-    ("telesniff.dev", "chatgroups/status", ()): {"get", "patch", "update"},
-    ("apps", "statefulsets", ()): {"get", "list", "watch", "create", "patch", "update", "delete"},
-    ("", "configmaps", ()): {"get", "list", "watch", "create", "patch", "update", "delete"},
-    ("", "secrets", ()): {"get", "list", "watch"},
-    ("", "events", ()): {"create", "patch"},
+    ("telesniff.dev", "chatgroups/status", ()): {"patch"},
+    ("telesniff.dev", "chatgroups/finalizers", ()): {"update"},
+    ("apps", "statefulsets", ()): {"get", "list", "watch", "create", "patch"},
+    ("", "configmaps", ()): {"list", "watch", "create", "patch"},
+    ("", "secrets", ()): {"get"},
+    ("", "events", ()): {"create"},
 }
+WEBHOOK_KINDS = ("validatingwebhookconfigurations", "mutatingwebhookconfigurations")
 
 
 def test_operator_rbac_is_exactly_what_it_uses(helm: Path) -> None:
@@ -364,14 +460,11 @@ def test_operator_rbac_is_exactly_what_it_uses(helm: Path) -> None:
     expected: dict[tuple[str, str, tuple[str, ...]], set[str]] = {
         **NAMESPACED_RULES,
         ("apiextensions.k8s.io", "customresourcedefinitions", ()): {"list", "watch"},
-        ("kopf.dev", "clusterkopfpeerings", ()): {"get", "list", "watch", "patch"},
-        ("admissionregistration.k8s.io", "validatingwebhookconfigurations", ()): {"create"},
-        ("admissionregistration.k8s.io", "validatingwebhookconfigurations", webhook_name): {
-            "get",
-            "patch",
-            "update",
-        },
+        ("kopf.dev", "clusterkopfpeerings", ()): {"list", "watch", "patch"},
     }
+    for kind in WEBHOOK_KINDS:
+        expected[("admissionregistration.k8s.io", kind, ())] = {"create"}
+        expected[("admissionregistration.k8s.io", kind, webhook_name)] = {"patch"}
     assert _rules(role) == expected
     for rule in role["rules"]:
         assert "*" not in rule["verbs"]
@@ -382,11 +475,20 @@ def test_operator_rbac_is_exactly_what_it_uses(helm: Path) -> None:
     cluster = _rules(one(docs, "ClusterRole", f"{full}-operator"))
     assert ("telesniff.dev", "chatgroups", ()) not in cluster
     assert cluster[("", "namespaces", ())] == {"list", "watch"}
+    assert ("kopf.dev", "clusterkopfpeerings", ()) not in cluster
     for role in by_kind(docs, "Role"):
         assert _rules(role) == {
             **NAMESPACED_RULES,
-            ("kopf.dev", "kopfpeerings", ()): {"get", "list", "watch", "patch"},
+            ("kopf.dev", "kopfpeerings", ()): {"list", "watch", "patch"},
         }
+    # Without the webhook and peering, nothing for them.
+    bare = render(
+        helm, "--set", "operator.webhook.enabled=false", "--set", "operator.peering.enabled=false"
+    )
+    assert _rules(one(bare, "ClusterRole", f"{full}-operator")) == {
+        **NAMESPACED_RULES,
+        ("apiextensions.k8s.io", "customresourcedefinitions", ()): {"list", "watch"},
+    }
 
 
 def test_webhook_certificate_is_valid_for_the_service(helm: Path, tmp_path: Path) -> None:
@@ -453,12 +555,13 @@ def test_dashboards_and_alerts_come_from_files(
         "--set", "monitoring.prometheusRule.enabled=true",
         chart=chart_with_monitoring_files,
     )  # fmt: skip
-    (dashboard,) = [c for c in by_kind(docs, "ConfigMap") if "dashboard" in c["metadata"]["name"]]
+    # (The chart's own files/ may ship dashboards and alerts too: look for the test's.)
+    dashboard = one(docs, "ConfigMap", f"{RELEASE}-telesniff-dashboard-stream-overview")
     assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
-    assert dashboard["metadata"]["name"] == f"{RELEASE}-telesniff-dashboard-stream-overview"
     assert json.loads(dashboard["data"]["Stream-Overview.json"]) == DASHBOARD
     (rule,) = by_kind(docs, "PrometheusRule")
-    assert rule["spec"]["groups"] == ALERTS["groups"]  # {{ $labels }} passes through untouched
+    # {{ $labels }} passes through untouched
+    assert ALERTS["groups"][0] in rule["spec"]["groups"]
 
 
 def test_without_files_no_dashboards_or_rules_are_rendered(helm: Path) -> None:
@@ -679,16 +782,31 @@ def test_helm_install_upgrade_uninstall(cp: ControlPlane) -> None:
         sa = f"system:serviceaccount:{NAMESPACE}:{full}-operator"
         allowed = [
             ("list", "chatgroups.telesniff.dev", "traders"),
-            ("patch", "chatgroups.telesniff.dev/status", "traders"),
+            # (kubectl auth can-i: TYPE/NAME; subresources by --subresource)
+            ("patch", "chatgroups.telesniff.dev --subresource=status", "traders"),
+            ("update", "chatgroups.telesniff.dev --subresource=finalizers", "traders"),
             ("create", "statefulsets.apps", "traders"),
-            ("delete", "configmaps", "traders"),
-            ("watch", "secrets", "traders"),
+            ("patch", "configmaps", "traders"),
+            ("get", "secrets", "traders"),
             ("create", "events", "traders"),
             ("patch", "clusterkopfpeerings.kopf.dev", ""),
             ("create", "validatingwebhookconfigurations.admissionregistration.k8s.io", ""),
+            ("create", "mutatingwebhookconfigurations.admissionregistration.k8s.io", ""),
+            (
+                "patch",
+                f"mutatingwebhookconfigurations.admissionregistration.k8s.io/{full}"
+                ".chatgroups.telesniff.dev",
+                "",
+            ),
         ]
         denied = [
             ("create", "secrets", "traders"),
+            ("list", "secrets", "traders"),
+            ("delete", "configmaps", "traders"),
+            ("delete", "statefulsets.apps", "traders"),
+            ("patch", "validatingwebhookconfigurations.admissionregistration.k8s.io", ""),
+            ("patch", "validatingwebhookconfigurations.admissionregistration.k8s.io/x", ""),
+            ("update", "chatgroups.telesniff.dev --subresource=status", "traders"),
             ("delete", "chatgroups.telesniff.dev", "traders"),
             ("create", "pods", "traders"),
             ("create", "deployments.apps", "traders"),
@@ -698,7 +816,7 @@ def test_helm_install_upgrade_uninstall(cp: ControlPlane) -> None:
         for verb, resource, namespace in allowed + denied:
             scope = ["-n", namespace] if namespace else []
             proc = cp.run_kubectl(
-                "auth", "can-i", verb, resource, *scope, f"--as={sa}", check=False
+                "auth", "can-i", verb, *resource.split(), *scope, f"--as={sa}", check=False
             )
             expected = "yes" if (verb, resource, namespace) in allowed else "no"
             assert proc.stdout.strip() == expected, (verb, resource, namespace, proc.stderr)
@@ -707,6 +825,44 @@ def test_helm_install_upgrade_uninstall(cp: ControlPlane) -> None:
     left = cp.run_kubectl(
         "get", "deploy,sts,svc,secret,sa", "-n", NAMESPACE,
         "-l", f"app.kubernetes.io/instance={RELEASE}", "-o", "name",
+    ).stdout.split()  # fmt: skip
+    assert left == []
+
+
+def test_helm_install_with_every_feature(cp: ControlPlane) -> None:
+    release = "af"
+    full = f"{release}-telesniff"
+    cp.run_helm(
+        "install", release, str(CHART), "-n", NAMESPACE, "-f", str(ALL_FEATURES),
+        "--timeout", "2m",
+    )  # fmt: skip
+    try:
+        status = json.loads(cp.run_helm("status", release, "-n", NAMESPACE, "-o", "json").stdout)
+        assert status["info"]["status"] == "deployed"
+        for namespace in ("traders", "research"):
+            names = cp.run_kubectl(
+                "get", "role,rolebinding,kopfpeering", "-n", namespace, "-o", "name",
+            ).stdout.split()  # fmt: skip
+            assert sorted(names) == sorted(
+                [
+                    f"role.rbac.authorization.k8s.io/{full}-operator",
+                    f"rolebinding.rbac.authorization.k8s.io/{full}-operator",
+                    f"kopfpeering.kopf.dev/{full}",
+                ]
+            )
+        # The namespaced operator may act in its namespaces and nowhere else.
+        sa = f"system:serviceaccount:{NAMESPACE}:{full}-operator"
+        for namespace, expected in (("traders", "yes"), ("research", "yes"), ("tele", "no")):
+            proc = cp.run_kubectl(
+                "auth", "can-i", "watch", "chatgroups.telesniff.dev", "-n", namespace,
+                f"--as={sa}", check=False,
+            )  # fmt: skip
+            assert proc.stdout.strip() == expected, (namespace, proc.stderr)
+    finally:
+        cp.run_helm("uninstall", release, "-n", NAMESPACE, "--wait", "--timeout", "2m")
+    left = cp.run_kubectl(
+        "get", "deploy,sts,svc,secret,sa,role,rolebinding,kopfpeering", "-A",
+        "-l", f"app.kubernetes.io/instance={release}", "-o", "name",
     ).stdout.split()  # fmt: skip
     assert left == []
 
@@ -726,7 +882,8 @@ def test_dashboards_and_rules_are_accepted_by_the_api_server(
         if doc["kind"] == "PrometheusRule"
         or (doc["kind"] == "ConfigMap" and "grafana_dashboard" in doc["metadata"]["labels"])
     ]
-    assert len(monitoring) == 2
+    shipped = len(list((CHART / "files" / "dashboards").glob("*.json")))
+    assert len(monitoring) == 2 + shipped  # the test's dashboard, the rules, the shipped ones
     manifest = tmp_path / "monitoring.yaml"
     manifest.write_text("\n---\n".join(json.dumps(doc) for doc in monitoring))
     proc = cp.run_kubectl(

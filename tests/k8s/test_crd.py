@@ -33,12 +33,20 @@ def cp() -> Iterator[ControlPlane]:
 
 
 def chatgroup(name: str, **spec: Any) -> dict[str, Any]:
+    """A demo group unless ``spec`` says otherwise (a Telegram one needs spec.telegram)."""
     return {
         "apiVersion": "telesniff.dev/v1alpha1",
         "kind": "ChatGroup",
         "metadata": {"name": name},
-        "spec": {"chats": ["@solana_alpha"], **spec},
+        "spec": {"source": "demo", "chats": ["@solana_alpha"], **spec},
     }
+
+
+TELEGRAM = {
+    "session": {"name": "tg", "key": "session"},
+    "apiId": {"name": "tg", "key": "api-id"},
+    "apiHash": {"name": "tg", "key": "api-hash"},
+}
 
 
 def create(cp: ControlPlane, body: dict[str, Any]) -> Any:
@@ -57,13 +65,14 @@ def test_the_crd_is_established_and_structural(cp: ControlPlane) -> None:
     assert {r["name"] for r in resources} == {"chatgroups", "chatgroups/status"}
 
 
-def test_the_example_is_accepted_as_written(cp: ControlPlane) -> None:
-    body = yaml.safe_load(EXAMPLE.read_text())
+@pytest.mark.parametrize("example", ["chatgroup.yaml", "chatgroup-demo.yaml"])
+def test_the_examples_are_accepted_as_written(cp: ControlPlane, example: str) -> None:
+    body = yaml.safe_load((EXAMPLE.parent / example).read_text())
     created = create(cp, body)
-    # Nothing pruned: every field of the example is in the schema.
+    # Nothing pruned or defaulted: every field of the example is in the schema, written out.
     assert created["spec"] == body["spec"]
-    listed = cp.run_kubectl("get", "cg", "alpha-calls", "-o", "json")
-    assert json.loads(listed.stdout)["spec"]["chats"][0] == -1001234567890
+    listed = cp.run_kubectl("get", "cg", body["metadata"]["name"], "-o", "json")
+    assert json.loads(listed.stdout)["spec"]["chats"] == body["spec"]["chats"]
 
 
 @pytest.mark.parametrize(
@@ -99,6 +108,27 @@ def test_the_api_server_refuses_schema_invalid_objects(
         create(cp, body)
     assert "HTTP 422" in str(refused.value)
     assert complaint in str(refused.value)
+
+
+def test_source_defaults_to_telegram_which_needs_secrets(cp: ControlPlane) -> None:
+    body = chatgroup("telegram-default", telegram=TELEGRAM)
+    del body["spec"]["source"]
+    assert create(cp, body)["spec"]["source"] == "telegram"
+    # A demo group needs no secrets, and may keep (ignored) references.
+    assert create(cp, chatgroup("demo-plain"))["spec"]["source"] == "demo"
+    assert create(cp, chatgroup("demo-refs", telegram=TELEGRAM))["spec"]["telegram"] == TELEGRAM
+    for spec in ({"source": "telegram"}, {}):
+        body = chatgroup("no-secrets", **spec)
+        if not spec:
+            del body["spec"]["source"]
+        with pytest.raises(ControlPlaneError) as refused:
+            create(cp, body)
+        message = str(refused.value)
+        assert "HTTP 422" in message
+        assert "spec.telegram: Required value" in message
+        assert "spec.telegram is required when spec.source is telegram (the default)" in message
+    with pytest.raises(ControlPlaneError, match=r"spec\.source: Unsupported value"):
+        create(cp, chatgroup("pigeon", source="carrier-pigeon"))
 
 
 def test_unknown_fields_are_pruned_not_stored(cp: ControlPlane) -> None:

@@ -1,48 +1,74 @@
-"""The operator against a real API server, as a ServiceAccount with exactly the RBAC of
-docs/operator.md: it creates, updates, suspends, repairs and cleans up listener workloads
+"""The operator against a real API server, installed by the Helm chart and run with the
+chart's arguments, environment and ServiceAccount (a real token, so the chart's ClusterRole
+is all it may do): it creates, updates, suspends, repairs and cleans up listener workloads
 for ChatGroups applied with kubectl, writes their status, and its webhook refuses bad and
-duplicate-session groups. There is no kubelet: pods never run, so groups stay Pending,
-and the tests say so."""
+duplicate-session groups. RBAC drift between the chart and the operator fails here.
+
+What differs from a pod in a cluster, and why (see tests/k8s/chart_operator.py):
+- no kubelet: pods never run, so groups stay Pending, and the tests say so;
+- no kube-proxy: the API server cannot reach the chart's webhook Service, so the webhook is
+  advertised by URL on 127.0.0.1 with a certificate for that address
+  (tests/k8s/test_operator_chart.py covers the Service path with the chart's certificate);
+- Redis is a local Valkey (the chart's in-cluster Service name does not resolve here);
+- liveness and metrics listen on free local ports (two "pods" share this host).
+"""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 import redis
 import yaml
+from tests.k8s.chart_operator import (
+    CHART,
+    ChartPod,
+    OperatorProcess,
+    fetch,
+    find,
+    free_port,
+    install_chart,
+    service_account_kubeconfig,
+)
 from tests.k8s.controlplane import ControlPlane, ControlPlaneError
 
 pytestmark = pytest.mark.k8s
 
 REPO = Path(__file__).resolve().parents[2]
-CRD = REPO / "charts" / "telesniff" / "crds" / "chatgroups.yaml"
 DOCS = REPO / "docs" / "operator.md"
+EXAMPLE = REPO / "examples" / "chatgroup.yaml"
 NS = "team"
-SA_NS, SA = "telesniff", "telesniff-operator"
+# The release: fullname "telesniff", in namespace "telesniff", with the default values but
+# no in-cluster operator replica (no pod could run here; the test runs its "pods") and a
+# recognisable image.
+RELEASE = SA_NS = "telesniff"
+VALUES = (
+    "--set", "operator.replicas=0",
+    "--set", "image.repository=registry.test/telesniff",
+    "--set", "image.tag=test",
+)  # fmt: skip
+LISTENER_IMAGE = "registry.test/telesniff:test"
+WEBHOOK_CONFIGURATION = "telesniff.chatgroups.telesniff.dev"
+WEBHOOK_NAME = f"chatgroup.{WEBHOOK_CONFIGURATION}"
+PEERING = "/apis/kopf.dev/v1/clusterkopfpeerings/telesniff"
 GROUPS = f"/apis/telesniff.dev/v1alpha1/namespaces/{NS}/chatgroups"
 STATEFULSETS = f"/apis/apps/v1/namespaces/{NS}/statefulsets"
 CONFIGMAPS = f"/api/v1/namespaces/{NS}/configmaps"
-WEBHOOKS = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations"
+ADMISSION = "/apis/admissionregistration.k8s.io/v1"
+# blockOwnerDeletion then needs `update chatgroups/finalizers`: the chart's rule is proven.
+OWNER_REFERENCES = "--enable-admission-plugins=OwnerReferencesPermissionEnforcement"
 
 T = TypeVar("T")
 
 
 def doc_block(marker: str) -> str:
-    """A YAML block of docs/operator.md: the tests use what the docs promise."""
+    """A YAML block of docs/operator.md: the tests hold the docs to what they promise."""
     text = DOCS.read_text()
     found = re.search(
         rf"<!-- {marker}:begin -->\s*```yaml\n(.*?)```\s*<!-- {marker}:end -->", text, re.S
@@ -51,43 +77,14 @@ def doc_block(marker: str) -> str:
     return found.group(1)
 
 
-def fetch(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
-        return str(response.read().decode())
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class Operator:
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    liveness: str
-    metrics: str
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-
-
 class Cluster:
-    """The control plane plus the test's view of it."""
+    """The control plane with the chart installed, plus the test's view of it."""
 
-    def __init__(self, cp: ControlPlane) -> None:
+    def __init__(self, cp: ControlPlane, release: list[dict[str, Any]]) -> None:
         self.cp = cp
-        self.operators: list[Operator] = []
+        self.release = release
+        self.deployment = find(release, "Deployment", "telesniff-operator")
+        self.operators: list[OperatorProcess] = []
 
     def get(self, path: str) -> Any:
         try:
@@ -104,7 +101,7 @@ class Cluster:
         return self.kubectl("apply", "-n", NS, "-f", "-", input=yaml.safe_dump(document))
 
     def eventually(self, check: Callable[[], T | None], what: str, timeout: float = 60) -> T:
-        """Poll ``check`` until it returns something truthy, or fail with the operator's log."""
+        """Poll ``check`` until it returns something truthy, or fail with the operators' logs."""
         deadline = time.monotonic() + timeout
         problem = ""
         while True:
@@ -148,44 +145,16 @@ def config_hash(workload: dict[str, Any]) -> str:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
-    with ControlPlane() as cp:
-        peering = list(yaml.safe_load_all(doc_block("kopf-peering")))
-        crds = [doc for doc in peering if doc["kind"] == "CustomResourceDefinition"]
-        objects = [doc for doc in peering if doc["kind"] != "CustomResourceDefinition"]
-        cp.run_kubectl("apply", "-f", str(CRD))
-        cp.run_kubectl("apply", "-f", "-", input=yaml.safe_dump_all(crds))
-        cp.run_kubectl(
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/chatgroups.telesniff.dev",
-            "crd/clusterkopfpeerings.kopf.dev",
-        )
-        cp.run_kubectl("apply", "-f", "-", input=yaml.safe_dump_all(objects))
+    with ControlPlane(apiserver_args=[OWNER_REFERENCES]) as cp:
         cp.run_kubectl("create", "namespace", NS)
-        yield Cluster(cp)
+        yield Cluster(cp, install_chart(cp, RELEASE, SA_NS, *VALUES))
 
 
 @pytest.fixture(scope="module")
 def operator_kubeconfig(cluster: Cluster) -> Path:
-    """A ServiceAccount bound to the documented ClusterRole, and nothing else."""
-    rules = yaml.safe_load(doc_block("rbac"))
-    role = {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRole",
-        "metadata": {"name": SA},
-        "rules": rules,
-    }
-    binding = {
-        "apiVersion": "rbac.authorization.k8s.io/v1",
-        "kind": "ClusterRoleBinding",
-        "metadata": {"name": SA},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": SA},
-        "subjects": [{"kind": "ServiceAccount", "name": SA, "namespace": SA_NS}],
-    }
-    kubeconfig = cluster.cp.kubeconfig_for_service_account(SA_NS, SA, create=True)
-    cluster.cp.run_kubectl("apply", "-f", "-", input=yaml.safe_dump_all([role, binding]))
-    return kubeconfig
+    """The chart's operator ServiceAccount, through a bound token: only the chart's RBAC."""
+    account = cluster.deployment["spec"]["template"]["spec"]["serviceAccountName"]
+    return service_account_kubeconfig(cluster.cp, SA_NS, account)
 
 
 @pytest.fixture(scope="module")
@@ -230,61 +199,33 @@ def start_operator(
     cluster: Cluster,
     kubeconfig: Path,
     tls: tuple[Path, Path],
-    log_path: Path,
+    workdir: Path,
     *,
+    pod: str,
     webhook_port: int,
     priority: int,
     redis_url: str,
-) -> Operator:
-    liveness = f"http://127.0.0.1:{free_port()}/healthz"
-    metrics_port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TELESNIFF_")}
-    env |= {
-        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")]),
-        "KUBECONFIG": str(kubeconfig),
+) -> OperatorProcess:
+    """One replica of the chart's operator Deployment, named ``pod``."""
+    overrides: dict[str, str | None] = {
+        # The chart's Redis Service name does not resolve here.
         "TELESNIFF_REDIS_URL": redis_url,
-        "TELESNIFF_STREAM": "telesniff:test",
-        "TELESNIFF_OPERATOR_LISTENER_IMAGE": "registry.test/telesniff:test",
+        # No kube-proxy: advertise the webhook by URL, with a certificate for 127.0.0.1.
+        "TELESNIFF_OPERATOR_WEBHOOK_SERVICE_NAME": None,
+        "TELESNIFF_OPERATOR_WEBHOOK_SERVICE_NAMESPACE": None,
+        "TELESNIFF_OPERATOR_WEBHOOK_SERVICE_PORT": None,
         "TELESNIFF_OPERATOR_WEBHOOK_ADDR": "127.0.0.1",
         "TELESNIFF_OPERATOR_WEBHOOK_PORT": str(webhook_port),
         "TELESNIFF_OPERATOR_WEBHOOK_CERT_FILE": str(tls[0]),
         "TELESNIFF_OPERATOR_WEBHOOK_KEY_FILE": str(tls[1]),
-        "TELESNIFF_OPERATOR_METRICS_ADDR": "127.0.0.1",
+        "TELESNIFF_OPERATOR_WEBHOOK_CA_FILE": None,
+        # Faster status refreshes than the chart's 30 s; fixed peering priorities.
         "TELESNIFF_OPERATOR_STATUS_INTERVAL_S": "2",
+        "TELESNIFF_OPERATOR_PRIORITY": str(priority),
     }
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "telesniff",
-                "operator",
-                "--all-namespaces",
-                "--peering",
-                "telesniff",
-                "--priority",
-                str(priority),
-                "--liveness",
-                liveness,
-                "--metrics-port",
-                str(metrics_port),
-            ],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    handle = Operator(process, log_path, liveness, f"http://127.0.0.1:{metrics_port}/metrics")
+    replica = ChartPod(cluster.cp, cluster.deployment, name=pod, workdir=workdir)
+    handle = replica.start(kubeconfig, overrides=overrides)
     cluster.operators.append(handle)
-
-    def live() -> bool:
-        if process.poll() is not None:
-            raise AssertionError(f"the operator exited with {process.returncode}:\n{handle.log()}")
-        with contextlib.suppress(OSError), urllib.request.urlopen(liveness, timeout=2) as response:
-            return bool(response.status == 200)
-        return False
-
-    cluster.eventually(live, "the operator's liveness endpoint")
     return handle
 
 
@@ -303,20 +244,22 @@ def operator(
     webhook_port: int,
     valkey_url: str,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Operator]:
-    log_path = tmp_path_factory.mktemp("operator") / "operator.log"
+) -> Iterator[OperatorProcess]:
     handle = start_operator(
         cluster,
         operator_kubeconfig,
         webhook_tls,
-        log_path,
+        tmp_path_factory.mktemp("operator"),
+        pod="telesniff-operator-a",
         webhook_port=webhook_port,
         priority=100,
         redis_url=valkey_url,
     )
 
     def webhook_configured() -> bool:
-        configuration = cluster.get(f"{WEBHOOKS}/chatgroups.telesniff.dev")
+        configuration = cluster.get(
+            f"{ADMISSION}/validatingwebhookconfigurations/{WEBHOOK_CONFIGURATION}"
+        )
         return bool(configuration and configuration.get("webhooks"))
 
     cluster.eventually(webhook_configured, "the managed webhook configuration")
@@ -336,25 +279,70 @@ def operator(
         running.stop()
 
 
-def test_the_operator_serves_liveness_and_metrics(operator: Operator) -> None:
+def test_the_documented_rbac_and_peering_are_the_charts(cluster: Cluster) -> None:
+    role = find(cluster.release, "ClusterRole", "telesniff-operator")
+    assert yaml.safe_load(doc_block("rbac")) == role["rules"]
+    documented = list(yaml.safe_load_all(doc_block("kopf-peering")))
+    crds = list(yaml.safe_load_all((CHART / "crds" / "kopfpeerings.yaml").read_text()))
+    assert [d for d in documented if d["kind"] == "CustomResourceDefinition"] == [
+        d for d in crds if d
+    ]
+    (peering,) = [d for d in documented if d["kind"] == "ClusterKopfPeering"]
+    installed = find(cluster.release, "ClusterKopfPeering")
+    assert peering["metadata"]["name"] == installed["metadata"]["name"] == "telesniff"
+
+
+def test_the_operator_runs_as_the_charts_service_account_with_its_settings(
+    cluster: Cluster, operator: OperatorProcess, operator_kubeconfig: Path
+) -> None:
+    whoami = cluster.cp.run_kubectl("auth", "whoami", "-o", "json", kubeconfig=operator_kubeconfig)
+    user = json.loads(whoami.stdout)["status"]["userInfo"]
+    assert user["username"] == "system:serviceaccount:telesniff:telesniff-operator"
+    assert "system:masters" not in user.get("groups", [])
+    (container,) = cluster.deployment["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == ["operator", "--all-namespaces"]
+    env = operator.env
+    assert env["POD_ID"] == "telesniff-operator-a"  # downward API: metadata.name
+    assert env["POD_NAMESPACE"] == "telesniff"
+    assert env["TELESNIFF_OPERATOR_LISTENER_IMAGE"] == LISTENER_IMAGE
+    assert env["TELESNIFF_OPERATOR_WEBHOOK_CONFIGURATION"] == WEBHOOK_CONFIGURATION
+    assert env["TELESNIFF_OPERATOR_PEERING_NAME"] == "telesniff"
+    assert env["TELESNIFF_STREAM"] == "telesniff:messages"
+    # kopf's peering identity is the pod's name.
+    peers = cluster.eventually(lambda: cluster.get(PEERING).get("status"), "a peer")
+    assert "telesniff-operator-a" in peers
+
+
+def test_the_operator_serves_liveness_and_metrics(operator: OperatorProcess) -> None:
     text = fetch(operator.metrics)
     assert "telesniff_operator_reconciles_total" in text
     assert 'telesniff_operator_chatgroups{phase="Running"}' in text
 
 
-def test_the_webhook_configuration_is_managed(cluster: Cluster, operator: Operator) -> None:
-    configuration = cluster.get(f"{WEBHOOKS}/chatgroups.telesniff.dev")
+def test_the_webhook_configurations_are_managed(
+    cluster: Cluster, operator: OperatorProcess
+) -> None:
+    # kopf creates and patches a validating and a mutating configuration, both named as
+    # the chart says (the only resourceName its RBAC may patch).
+    configuration = cluster.get(
+        f"{ADMISSION}/validatingwebhookconfigurations/{WEBHOOK_CONFIGURATION}"
+    )
     (webhook,) = configuration["webhooks"]
-    assert webhook["name"] == "chatgroup.chatgroups.telesniff.dev"
+    assert webhook["name"] == WEBHOOK_NAME
     assert webhook["clientConfig"]["url"].startswith("https://127.0.0.1:")
-    assert webhook["failurePolicy"] == "Fail"
+    assert webhook["failurePolicy"] == "Fail"  # the chart's operator.webhook.failurePolicy
     (rule,) = webhook["rules"]
     assert rule["apiGroups"] == ["telesniff.dev"]
     assert rule["resources"] == ["chatgroups"]
     assert sorted(rule["operations"]) == ["CREATE", "UPDATE"]
+    mutating = cluster.get(f"{ADMISSION}/mutatingwebhookconfigurations/{WEBHOOK_CONFIGURATION}")
+    assert mutating is not None
+    assert not mutating.get("webhooks")
 
 
-def test_a_new_group_gets_its_config_and_listener(cluster: Cluster, operator: Operator) -> None:
+def test_a_new_group_gets_its_config_and_listener(
+    cluster: Cluster, operator: OperatorProcess
+) -> None:
     applied = cluster.apply(chatgroup("alpha"))
     assert applied.returncode == 0, applied.stderr
     group = cluster.get(f"{GROUPS}/alpha")
@@ -383,10 +371,16 @@ def test_a_new_group_gets_its_config_and_listener(cluster: Cluster, operator: Op
     assert document["spec"]["keywords"] == ["presale"]
     pod = workload["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    assert container["image"] == "registry.test/telesniff:test"
+    assert container["image"] == LISTENER_IMAGE
     assert container["args"] == ["listener", "--group", "/etc/telesniff/group.yaml"]
     env = {item["name"]: item.get("value") for item in container["env"]}
-    assert env["TELESNIFF_STREAM"] == "telesniff:test"
+    assert env["TELESNIFF_STREAM"] == "telesniff:messages"
+    assert env["TELESNIFF_METRICS_PORT"] == "9100"  # the chart's operator.listener.metricsPort
+    assert container["ports"] == [{"name": "metrics", "containerPort": 9100, "protocol": "TCP"}]
+    for probe in ("livenessProbe", "readinessProbe"):
+        get = container[probe]["httpGet"]  # (the API server adds scheme: HTTP)
+        assert (get["path"], get["port"]) == ("/healthz", "metrics")
+    assert pod["securityContext"]["runAsUser"] == 10001
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     telegram = next(v for v in pod["volumes"] if v["name"] == "telegram")
     paths = [s["secret"]["items"][0]["path"] for s in telegram["projected"]["sources"]]
@@ -397,7 +391,7 @@ def test_a_new_group_gets_its_config_and_listener(cluster: Cluster, operator: Op
     ]
 
 
-def test_status_reports_the_real_state(cluster: Cluster, operator: Operator) -> None:
+def test_status_reports_the_real_state(cluster: Cluster, operator: OperatorProcess) -> None:
     def settled() -> dict[str, Any] | None:
         # First RollingOut, until the StatefulSet controller has seen the new StatefulSet.
         group = cluster.get(f"{GROUPS}/alpha")
@@ -419,7 +413,7 @@ def test_status_reports_the_real_state(cluster: Cluster, operator: Operator) -> 
 
 
 def test_counters_come_from_redis(
-    cluster: Cluster, operator: Operator, redis_client: redis.Redis
+    cluster: Cluster, operator: OperatorProcess, redis_client: redis.Redis
 ) -> None:
     redis_client.hset(
         "telesniff:group:alpha:stats",
@@ -438,7 +432,7 @@ def test_counters_come_from_redis(
     assert table[1].split()[:5] == ["alpha", "Pending", "2", "42", "7"]
 
 
-def test_a_spec_change_rolls_the_listener(cluster: Cluster, operator: Operator) -> None:
+def test_a_spec_change_rolls_the_listener(cluster: Cluster, operator: OperatorProcess) -> None:
     before = config_hash(cluster.get(f"{STATEFULSETS}/alpha-listener"))
     patched = cluster.kubectl(
         "patch",
@@ -468,7 +462,7 @@ def test_a_spec_change_rolls_the_listener(cluster: Cluster, operator: Operator) 
     assert status["configHash"] == config_hash(workload)
 
 
-def test_suspend_scales_to_zero_and_back(cluster: Cluster, operator: Operator) -> None:
+def test_suspend_scales_to_zero_and_back(cluster: Cluster, operator: OperatorProcess) -> None:
     def patch_suspend(value: bool) -> None:
         body = json.dumps({"spec": {"suspend": value}})
         result = cluster.kubectl("patch", "cg", "alpha", "-n", NS, "--type=merge", "-p", body)
@@ -490,7 +484,7 @@ def test_suspend_scales_to_zero_and_back(cluster: Cluster, operator: Operator) -
     )
 
 
-def test_a_deleted_listener_is_restored(cluster: Cluster, operator: Operator) -> None:
+def test_a_deleted_listener_is_restored(cluster: Cluster, operator: OperatorProcess) -> None:
     old_uid = cluster.get(f"{STATEFULSETS}/alpha-listener")["metadata"]["uid"]
     deleted = cluster.kubectl("delete", "statefulset", "alpha-listener", "-n", NS, "--wait=false")
     assert deleted.returncode == 0, deleted.stderr
@@ -505,7 +499,7 @@ def test_a_deleted_listener_is_restored(cluster: Cluster, operator: Operator) ->
     assert restored["spec"]["replicas"] == 1
 
 
-def test_an_edited_listener_is_restored(cluster: Cluster, operator: Operator) -> None:
+def test_an_edited_listener_is_restored(cluster: Cluster, operator: OperatorProcess) -> None:
     generation = cluster.get(f"{STATEFULSETS}/alpha-listener")["metadata"]["generation"]
     scaled = cluster.kubectl("scale", "statefulset", "alpha-listener", "-n", NS, "--replicas=2")
     assert scaled.returncode == 0, scaled.stderr
@@ -521,7 +515,9 @@ def test_an_edited_listener_is_restored(cluster: Cluster, operator: Operator) ->
     cluster.eventually(reverted, "replicas back to 1 after the edit")
 
 
-def test_a_deleted_or_edited_config_is_restored(cluster: Cluster, operator: Operator) -> None:
+def test_a_deleted_or_edited_config_is_restored(
+    cluster: Cluster, operator: OperatorProcess
+) -> None:
     original = cluster.get(f"{CONFIGMAPS}/alpha-listener-config")["data"]
     cluster.cp.request(
         "PATCH",
@@ -539,19 +535,16 @@ def test_a_deleted_or_edited_config_is_restored(cluster: Cluster, operator: Oper
     )
 
 
-def test_the_webhook_refuses_an_invalid_regex(cluster: Cluster, operator: Operator) -> None:
+def test_the_webhook_refuses_an_invalid_regex(cluster: Cluster, operator: OperatorProcess) -> None:
     refused = cluster.apply(chatgroup("broken", session_key="other", patterns=["(unclosed"]))
     assert refused.returncode != 0
-    assert (
-        'admission webhook "chatgroup.chatgroups.telesniff.dev" denied the request'
-        in refused.stderr
-    )
+    assert f'admission webhook "{WEBHOOK_NAME}" denied the request' in refused.stderr
     assert "spec.patterns: pattern '(unclosed' is not a valid regular expression" in refused.stderr
     assert cluster.get(f"{GROUPS}/broken") is None
 
 
 def test_the_webhook_refuses_a_bad_chat_and_a_missing_secret(
-    cluster: Cluster, operator: Operator
+    cluster: Cluster, operator: OperatorProcess
 ) -> None:
     bad_chat = cluster.apply(chatgroup("badchat", session_key="other", chats=["not a chat"]))
     assert bad_chat.returncode != 0
@@ -565,7 +558,7 @@ def test_the_webhook_refuses_a_bad_chat_and_a_missing_secret(
 
 
 def test_the_webhook_refuses_a_second_group_on_the_same_session(
-    cluster: Cluster, operator: Operator
+    cluster: Cluster, operator: OperatorProcess
 ) -> None:
     refused = cluster.apply(chatgroup("beta"))
     assert refused.returncode != 0
@@ -582,7 +575,7 @@ def test_the_webhook_refuses_a_second_group_on_the_same_session(
     cluster.eventually(lambda: cluster.get(f"{STATEFULSETS}/beta-listener"), "beta's listener")
 
 
-def test_deleting_a_group_removes_its_children(cluster: Cluster, operator: Operator) -> None:
+def test_deleting_a_group_removes_its_children(cluster: Cluster, operator: OperatorProcess) -> None:
     uid = cluster.get(f"{GROUPS}/beta")["metadata"]["uid"]
     deleted = cluster.kubectl("delete", "cg", "beta", "-n", NS, "--wait=false")
     assert deleted.returncode == 0, deleted.stderr
@@ -602,40 +595,80 @@ def test_deleting_a_group_removes_its_children(cluster: Cluster, operator: Opera
         assert workload["metadata"]["ownerReferences"][0]["uid"] == uid
 
 
-def test_the_operator_never_lacked_a_permission(operator: Operator) -> None:
-    log = operator.log()
-    assert "Not enough permissions" not in log
-    assert "Forbidden" not in log
-    assert " 403 " not in log
+def test_the_example_is_admitted_and_gets_its_listener(
+    cluster: Cluster, operator: OperatorProcess
+) -> None:
+    # As examples/chatgroup.yaml says: its Secret first, then the group.
+    cluster.cp.run_kubectl(
+        "create", "secret", "generic", "telegram-main", "-n", NS,
+        "--from-literal=session=1BVtsOK4Bu...", "--from-literal=api-id=123456",
+        "--from-literal=api-hash=0123456789abcdef0123456789abcdef",
+    )  # fmt: skip
+    applied = cluster.kubectl("apply", "-n", NS, "-f", str(EXAMPLE))
+    assert applied.returncode == 0, applied.stderr
+    workload = cluster.eventually(
+        lambda: cluster.get(f"{STATEFULSETS}/alpha-calls-listener"), "the example's listener"
+    )
+    assert workload["spec"]["replicas"] == 1
+    deleted = cluster.kubectl("delete", "-n", NS, "-f", str(EXAMPLE), "--timeout=60s")
+    assert deleted.returncode == 0, deleted.stderr
+
+
+def test_a_telegram_group_without_secrets_is_refused(cluster: Cluster) -> None:
+    group = chatgroup("nosecrets")
+    del group["spec"]["telegram"]
+    refused = cluster.apply(group)
+    assert refused.returncode != 0
+    assert "spec.telegram is required when spec.source is telegram" in refused.stderr
+    assert cluster.get(f"{GROUPS}/nosecrets") is None
+
+
+def test_a_demo_group_runs_without_secrets(cluster: Cluster, operator: OperatorProcess) -> None:
+    applied = cluster.kubectl("apply", "-n", NS, "-f", str(REPO / "examples/chatgroup-demo.yaml"))
+    assert applied.returncode == 0, applied.stderr
+    workload = cluster.eventually(
+        lambda: cluster.get(f"{STATEFULSETS}/demo-calls-listener"), "the demo listener"
+    )
+    pod = workload["spec"]["template"]["spec"]
+    assert [volume["name"] for volume in pod["volumes"]] == ["config", "tmp"]
+    config = cluster.get(f"{CONFIGMAPS}/demo-calls-listener-config")
+    assert yaml.safe_load(config["data"]["group.yaml"])["spec"]["source"] == "demo"
+    group = cluster.eventually(
+        lambda: (g := cluster.get(f"{GROUPS}/demo-calls")).get("status") and g, "its status"
+    )
+    assert condition(group, "SessionValid")["reason"] == "NotRequired"
+    assert group["status"]["phase"] == "Pending"  # no kubelet
+    deleted = cluster.kubectl("delete", "cg", "demo-calls", "-n", NS, "--timeout=60s")
+    assert deleted.returncode == 0, deleted.stderr
 
 
 def test_a_standby_replica_takes_over(
     cluster: Cluster,
-    operator: Operator,
+    operator: OperatorProcess,
     operator_kubeconfig: Path,
     webhook_tls: tuple[Path, Path],
     webhook_port: int,
     valkey_url: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    log_path = tmp_path_factory.mktemp("standby") / "operator.log"
     standby = start_operator(
         cluster,
         operator_kubeconfig,
         webhook_tls,
-        log_path,
+        tmp_path_factory.mktemp("standby"),
+        pod="telesniff-operator-b",
         webhook_port=webhook_port,
         priority=50,
         redis_url=valkey_url,
     )
 
     def peers() -> dict[str, Any] | None:
-        status = cluster.get("/apis/kopf.dev/v1/clusterkopfpeerings/telesniff").get("status") or {}
+        status = cluster.get(PEERING).get("status") or {}
         return status if len(status) == 2 else None
 
-    priorities = sorted(
-        peer["priority"] for peer in cluster.eventually(peers, "two peers").values()
-    )
+    found = cluster.eventually(peers, "two peers")
+    assert set(found) == {"telesniff-operator-a", "telesniff-operator-b"}  # POD_ID
+    priorities = sorted(peer["priority"] for peer in found.values())
     assert priorities == [50, 100]
     # The standby waits: a new group is handled by the active replica only.
     applied = cluster.apply(chatgroup("delta", session_key="beta"))
@@ -657,3 +690,15 @@ def test_a_standby_replica_takes_over(
     applied = cluster.apply(chatgroup("gamma", session_key="beta"))
     assert applied.returncode == 0, applied.stderr
     cluster.eventually(lambda: cluster.get(f"{STATEFULSETS}/gamma-listener"), "gamma's listener")
+
+
+def test_the_operator_never_lacked_a_permission(
+    cluster: Cluster, operator: OperatorProcess
+) -> None:
+    assert len(cluster.operators) == 2
+    for replica in cluster.operators:
+        log = replica.log()
+        assert "Not enough permissions" not in log
+        assert "Not enough RBAC permissions" not in log
+        assert "Forbidden" not in log
+        assert " 403 " not in log

@@ -217,3 +217,14 @@ def test_the_cli_refuses_bad_options_before_touching_a_cluster(
     bad = CliRunner().invoke(app, ["operator", "-A"])
     assert bad.exit_code == 2
     assert "TELESNIFF_OPERATOR_WEBHOOK_FAILURE_POLICY" in bad.output
+
+
+def test_default_ports_are_the_charts() -> None:
+    # One port per purpose across the chart, the operator and the listeners it starts:
+    # metrics on 9100 (ServiceMonitor/PodMonitor port `metrics`), kopf's /healthz on 8080,
+    # the webhook on 9443 behind the Service's 443.
+    settings = OperatorSettings()
+    assert settings.metrics_port == 9100
+    assert settings.listener_metrics_port == 9100
+    assert settings.liveness_endpoint == "http://0.0.0.0:8080/healthz"
+    assert (settings.webhook_port, settings.webhook_service_port) == (9443, 443)

@@ -77,9 +77,12 @@ def test_suspended_missing_and_failed() -> None:
     assert condition(failed, "Ready")["message"] == "Secret 'tg' not found"
     problem = Check(False, "DuplicateSession", "used by 'beta'")
     assert status(problem=problem, suspended=True)["phase"] == "Failed"
-    # No Telegram configured is not a failure: the listener runs its demo source.
-    demo = status(session=Check(False, "NotConfigured", "no telegram"), workload=workload(ready=1))
+    # A demo group needs no session: SessionValid is True (NotRequired), and it runs.
+    demo = status(
+        session=Check(True, "NotRequired", "spec.source is demo"), workload=workload(ready=1)
+    )
     assert demo["phase"] == "Running"
+    assert condition(demo, "SessionValid")["status"] == "True"
 
 
 def test_counters_and_last_message_time() -> None:

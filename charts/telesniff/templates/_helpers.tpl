@@ -233,6 +233,14 @@ affinity:
 {{- include "telesniff.componentName" (list . "webhook-tls") }}
 {{- end }}
 
+{{- define "telesniff.webhookServicePort" -}}
+443
+{{- end }}
+
+{{/*
+The name of the Validating- and MutatingWebhookConfiguration kopf manages: one name, in the
+operator's environment and in the RBAC resourceNames alike.
+*/}}
 {{- define "telesniff.webhookConfigurationName" -}}
 {{- default (printf "%s.chatgroups.telesniff.dev" (include "telesniff.fullname" .)) .Values.operator.webhook.configurationName }}
 {{- end }}
@@ -276,36 +284,68 @@ ca: {{ $ca.Cert | b64enc }}
 {{- end }}
 
 {{/*
+The operator's arguments: every namespace, or each watched one (operator.watchNamespaces).
+*/}}
+{{- define "telesniff.operator.args" -}}
+- operator
+{{- if .Values.operator.watchNamespaces }}
+{{- range .Values.operator.watchNamespaces }}
+- --namespace
+- {{ . | quote }}
+{{- end }}
+{{- else }}
+- --all-namespaces
+{{- end }}
+{{- end }}
+
+{{/* Where the operator container mounts the webhook's TLS Secret. */}}
+{{- define "telesniff.operator.webhookCertDir" -}}
+/etc/telesniff/webhook
+{{- end }}
+
+{{/*
+The listener variables the operator passes through: operator.listener.env plus every
+config.extraEnv name (settings "for every process" reach the listeners too).
+*/}}
+{{- define "telesniff.operator.listenerEnv" -}}
+{{- $names := list }}
+{{- range .Values.operator.listener.env }}{{ $names = append $names . }}{{ end }}
+{{- range $name, $_ := .Values.config.extraEnv }}{{ $names = append $names $name }}{{ end }}
+{{- join "," ($names | uniq) }}
+{{- end }}
+
+{{/*
 The operator's environment (operator/settings.py, TELESNIFF_OPERATOR_*): every name the
-operator reads is set here and nowhere else.
+operator reads is set here and nowhere else. tests/k8s/test_operator.py runs the operator
+with exactly this environment (and the ServiceAccount's RBAC below).
 */}}
 {{- define "telesniff.operator.env" -}}
-{{- $op := .Values.operator }}
+{{- $op := .Values.operator -}}
+# kopf's peering identity (POD_ID) and the webhook Service's namespace (POD_NAMESPACE).
 - name: POD_NAMESPACE
   valueFrom:
     fieldRef:
       fieldPath: metadata.namespace
-- name: POD_NAME
+- name: POD_ID
   valueFrom:
     fieldRef:
       fieldPath: metadata.name
 {{- include "telesniff.env.common" . }}
-- name: TELESNIFF_OPERATOR_NAMESPACES
-  value: {{ join "," $op.watchNamespaces | quote }}
 - name: TELESNIFF_OPERATOR_LISTENER_IMAGE
   value: {{ include "telesniff.listenerImage" . | quote }}
 - name: TELESNIFF_OPERATOR_IMAGE_PULL_POLICY
   value: {{ .Values.image.pullPolicy | quote }}
 - name: TELESNIFF_OPERATOR_LISTENER_ENV
-  value: {{ join "," $op.listener.env | quote }}
+  value: {{ include "telesniff.operator.listenerEnv" . | quote }}
 {{- with $op.listener.envSecret }}
 - name: TELESNIFF_OPERATOR_LISTENER_ENV_SECRET
   value: {{ . | quote }}
 {{- end }}
 - name: TELESNIFF_OPERATOR_LISTENER_UID
   value: {{ .Values.podSecurity.runAsUser | quote }}
+# The listeners' /healthz and /metrics port (TELESNIFF_METRICS_PORT in their pods).
 - name: TELESNIFF_OPERATOR_LISTENER_METRICS_PORT
-  value: "9100"
+  value: {{ $op.listener.metricsPort | quote }}
 - name: TELESNIFF_OPERATOR_LISTENER_CPU_REQUEST
   value: {{ $op.listener.cpuRequest | quote }}
 - name: TELESNIFF_OPERATOR_LISTENER_MEMORY_REQUEST
@@ -315,20 +355,22 @@ operator reads is set here and nowhere else.
 - name: TELESNIFF_OPERATOR_WEBHOOK_ENABLED
   value: {{ $op.webhook.enabled | quote }}
 {{- if $op.webhook.enabled }}
+{{- $certDir := include "telesniff.operator.webhookCertDir" . }}
 - name: TELESNIFF_OPERATOR_WEBHOOK_PORT
   value: {{ $op.webhook.port | quote }}
 - name: TELESNIFF_OPERATOR_WEBHOOK_CERT_FILE
-  value: /etc/telesniff/webhook/tls.crt
+  value: {{ printf "%s/tls.crt" $certDir | quote }}
 - name: TELESNIFF_OPERATOR_WEBHOOK_KEY_FILE
-  value: /etc/telesniff/webhook/tls.key
+  value: {{ printf "%s/tls.key" $certDir | quote }}
 - name: TELESNIFF_OPERATOR_WEBHOOK_CA_FILE
-  value: /etc/telesniff/webhook/ca.crt
+  value: {{ printf "%s/ca.crt" $certDir | quote }}
 - name: TELESNIFF_OPERATOR_WEBHOOK_SERVICE_NAME
   value: {{ include "telesniff.webhookServiceName" . | quote }}
 - name: TELESNIFF_OPERATOR_WEBHOOK_SERVICE_NAMESPACE
   value: {{ .Release.Namespace | quote }}
 - name: TELESNIFF_OPERATOR_WEBHOOK_SERVICE_PORT
-  value: "443"
+  value: {{ include "telesniff.webhookServicePort" . | quote }}
+# The same name is the only resourceName the operator may patch (telesniff.operator.clusterRules).
 - name: TELESNIFF_OPERATOR_WEBHOOK_CONFIGURATION
   value: {{ include "telesniff.webhookConfigurationName" . | quote }}
 - name: TELESNIFF_OPERATOR_WEBHOOK_FAILURE_POLICY
@@ -338,6 +380,7 @@ operator reads is set here and nowhere else.
   value: {{ $op.metricsPort | quote }}
 - name: TELESNIFF_OPERATOR_LIVENESS_ENDPOINT
   value: {{ printf "http://0.0.0.0:%d/healthz" (int $op.healthPort) | quote }}
+# The ClusterKopfPeering / KopfPeering objects of operator/peering.yaml; "" is standalone.
 - name: TELESNIFF_OPERATOR_PEERING_NAME
   value: {{ if $op.peering.enabled }}{{ include "telesniff.peeringName" . | quote }}{{ else }}""{{ end }}
 - name: TELESNIFF_OPERATOR_STATUS_INTERVAL_S
@@ -348,43 +391,52 @@ operator reads is set here and nowhere else.
 {{- end }}
 
 {{/*
-What the operator may do (least privilege). Namespaced rules apply where ChatGroups live
-(every namespace, or each of operator.watchNamespaces); cluster rules are cluster-scoped
-resources. Adjust here only.
+What the operator may do: exactly what it uses (docs/operator.md shows the default
+rendering; tests/k8s/test_operator.py runs the operator under these rules and nothing
+else). Namespaced rules apply where ChatGroups live (every namespace, or each of
+operator.watchNamespaces); cluster rules are for cluster-scoped resources. No delete
+verbs: the garbage collector removes a deleted group's children. Adjust here only.
 */}}
 {{- define "telesniff.operator.namespacedRules" -}}
-# The custom resource: watch, annotate (kopf's progress), write status.
+# ChatGroups: watched, listed (shared sessions), annotated and finalized by kopf.
 - apiGroups: [telesniff.dev]
   resources: [chatgroups]
   verbs: [get, list, watch, patch]
+# The status the operator writes.
 - apiGroups: [telesniff.dev]
   resources: [chatgroups/status]
-  verbs: [get, patch, update]
-# The children: one listener StatefulSet and its ConfigMap per ChatGroup.
+  verbs: [patch]
+# Children owned with blockOwnerDeletion need this where the API server enforces it
+# (OwnerReferencesPermissionEnforcement).
+- apiGroups: [telesniff.dev]
+  resources: [chatgroups/finalizers]
+  verbs: [update]
+# The children: server-side apply (patch; create on the first apply) and watches; the
+# StatefulSet is also read by name (status, shared sessions).
 - apiGroups: [apps]
   resources: [statefulsets]
-  verbs: [get, list, watch, create, patch, update, delete]
+  verbs: [get, list, watch, create, patch]
 - apiGroups: [""]
   resources: [configmaps]
-  verbs: [get, list, watch, create, patch, update, delete]
-# The webhook checks that the Telegram Secrets a ChatGroup names exist.
+  verbs: [list, watch, create, patch]
+# Secrets: read by name only (do the Telegram keys a ChatGroup names exist?).
 - apiGroups: [""]
   resources: [secrets]
-  verbs: [get, list, watch]
-# kopf reports handler progress and errors as events.
+  verbs: [get]
+# kopf: Kubernetes Events for handler warnings and errors.
 - apiGroups: [""]
   resources: [events]
-  verbs: [create, patch]
+  verbs: [create]
 {{- end }}
 
 {{- define "telesniff.operator.clusterRules" -}}
-{{- $root := . }}
-# kopf discovers resources at run time.
+{{- $root := . -}}
+# kopf: discovering resources at start and noticing CRD changes.
 - apiGroups: [apiextensions.k8s.io]
   resources: [customresourcedefinitions]
   verbs: [list, watch]
 {{- if .Values.operator.watchNamespaces }}
-# kopf follows the namespaces it serves.
+# kopf: following the watched namespaces as they come and go.
 - apiGroups: [""]
   resources: [namespaces]
   verbs: [list, watch]
@@ -392,24 +444,27 @@ resources. Adjust here only.
 # kopf peering, cluster-wide: one active replica, the others on standby.
 - apiGroups: [kopf.dev]
   resources: [clusterkopfpeerings]
-  verbs: [get, list, watch, patch]
+  verbs: [list, watch, patch]
 {{- end }}
 {{- if .Values.operator.webhook.enabled }}
-# kopf keeps its ValidatingWebhookConfiguration up to date (create cannot be narrowed by name).
+# kopf: the managed webhook configurations. kopf creates a validating and a mutating one
+# of the same name (the mutating one stays empty). Creation cannot be limited by name;
+# patching can.
 - apiGroups: [admissionregistration.k8s.io]
-  resources: [validatingwebhookconfigurations]
+  resources: [validatingwebhookconfigurations, mutatingwebhookconfigurations]
   verbs: [create]
 - apiGroups: [admissionregistration.k8s.io]
-  resources: [validatingwebhookconfigurations]
+  resources: [validatingwebhookconfigurations, mutatingwebhookconfigurations]
   resourceNames: [{{ include "telesniff.webhookConfigurationName" $root | quote }}]
-  verbs: [get, patch, update]
+  verbs: [patch]
 {{- end }}
 {{- end }}
 
 {{- define "telesniff.operator.peeringRules" -}}
+# kopf peering in a watched namespace: one active replica, the others on standby.
 - apiGroups: [kopf.dev]
   resources: [kopfpeerings]
-  verbs: [get, list, watch, patch]
+  verbs: [list, watch, patch]
 {{- end }}
 
 {{/* A NetworkPolicy rule's `from` (nothing: from anywhere). */}}

@@ -16,12 +16,12 @@ from telesniff.detect import Detector
 from telesniff.groupspec import GroupFile, SpecError, load_group_file
 from telesniff.listener import redact
 from telesniff.listener.demo import DemoSource
-from telesniff.listener.health import HealthServer
 from telesniff.listener.lease import LeaseHeld, LeaseLost
 from telesniff.listener.service import run_listener
 from telesniff.listener.telegram.api import ListenerError
 from telesniff.listener.telegram.main import serve_telegram_group
 from telesniff.listener.telegram.runner import credentials
+from telesniff.observability import MetricsServer
 from telesniff.settings import Settings
 
 
@@ -42,7 +42,10 @@ def listener(
         bool,
         typer.Option(
             "--demo",
-            help="Feed the group from the demo source instead of Telegram (local clusters, Tilt).",
+            help=(
+                "Feed the group from the demo source instead of Telegram (local clusters, "
+                "Tilt); the same as `source: demo` in the group's spec."
+            ),
         ),
     ] = False,
 ) -> None:
@@ -50,6 +53,7 @@ def listener(
 
     Credentials come from TELESNIFF_TELEGRAM_SESSION, TELESNIFF_TELEGRAM_API_ID and
     TELESNIFF_TELEGRAM_API_HASH (environment or secret files); see docs/listener.md.
+    A group whose spec says `source: demo` (or --demo) runs the demo source and needs none.
     """
     settings = settings_or_exit()
     # Before anything can log: the secrets never reach a log line, whatever logs it.
@@ -70,6 +74,8 @@ def listener(
             f"telesniff listener: group {group_file.name!r} is suspended; not starting", err=True
         )
         return
+    # The group file decides (the operator writes `source` into it); --demo forces it.
+    demo = demo or group_file.spec.demo
     if not demo:
         try:
             credentials(settings)
@@ -98,7 +104,9 @@ async def _run_demo(settings: Settings, group: GroupFile, stop: asyncio.Event) -
     try:
         async with contextlib.AsyncExitStack() as stack:
             if settings.metrics_port is not None:
-                health = HealthServer(lambda: {"group": group.name, "source": "demo"})
+                health = MetricsServer(
+                    lambda: {"group": group.name, "source": "demo"}, component="listener"
+                )
                 await stack.enter_async_context(health.serve("0.0.0.0", settings.metrics_port))
             source = DemoSource(rate=settings.demo_rate)
             await run_listener(redis, settings, group.name, group.spec, source, stop)
