@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
+from telesniff import observability
+
 PHASES = ("Pending", "Running", "Suspended", "Failed")
 
 
@@ -13,7 +15,7 @@ class OperatorMetrics:
     """One set per process; a registry of its own keeps tests independent."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry if registry is not None else CollectorRegistry()
+        self.registry = registry if registry is not None else observability.ComponentRegistry()
         self.reconciles = Counter(
             "telesniff_operator_reconciles_total",
             "ChatGroup reconciliations, by result (ok, invalid, blocked, error).",

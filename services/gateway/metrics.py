@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from typing import Final
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,17 +32,9 @@ _BUCKETS: Final = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 DROP_REASONS: Final = ("slow", "feed_interrupted")
 
 
-class GatewayRegistry(CollectorRegistry):
-    """This gateway's own metrics, then everything in the process-wide default registry."""
-
-    def collect(self) -> Iterator[Metric]:
-        yield from super().collect()
-        yield from REGISTRY.collect()
-
-
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry if registry is not None else GatewayRegistry()
+        self.registry = registry if registry is not None else observability.ComponentRegistry()
         self.ws_clients = Gauge(
             "telesniff_gateway_ws_clients",
             "Connected WebSocket clients.",

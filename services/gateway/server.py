@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib.util
 from typing import Any
 
 import uvicorn
 
-from telesniff import runtime
+from telesniff import observability, runtime
 from telesniff.gateway.app import create_app
 from telesniff.settings import Settings
 
@@ -37,7 +39,22 @@ def run(settings: Settings, *, access_log: bool = False) -> None:
     """Serve on uvloop until SIGINT/SIGTERM, then shut down cleanly (exit status 0).
 
     Signals are handled by ``telesniff.runtime`` like every other command; uvicorn's
-    loggers propagate to the root logger it configured.
+    loggers propagate to the root logger it configured.  With ``metrics_port`` set,
+    ``/metrics`` is also served there, where the chart's monitors scrape every
+    component.
     """
-    config = uvicorn_config(settings, access_log=access_log, log_config=None, loop="none")
-    runtime.run(lambda stop: runtime.serve_until(runtime.Server(config), stop))
+    app = create_app(settings)
+    config = uvicorn_config(settings, app, access_log=access_log, log_config=None, loop="none")
+
+    async def _serve(stop: asyncio.Event) -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            if settings.metrics_port is not None:
+                metrics = observability.MetricsServer(
+                    lambda: {"component": "gateway"},
+                    component="gateway",
+                    registry=app.state.gateway.metrics.registry,
+                )
+                await stack.enter_async_context(metrics.serve("0.0.0.0", settings.metrics_port))
+            await runtime.serve_until(runtime.Server(config), stop)
+
+    runtime.run(_serve)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Final
 
 import orjson
@@ -30,6 +30,7 @@ from prometheus_client import (
     Info,
     generate_latest,
 )
+from prometheus_client.core import Metric
 
 from telesniff import __version__
 
@@ -41,6 +42,19 @@ BUILD_INFO: Final = Info("telesniff_build", "The telesniff version this process 
 BUILD_INFO.info({"version": __version__})
 
 _READ_TIMEOUT: Final = 5.0
+
+
+class ComponentRegistry(CollectorRegistry):
+    """A component's own metrics, then everything in the process-wide default registry.
+
+    Components keep private registries so tests (and several apps in one
+    process) stay independent; scraping one still shows the process and
+    Python collectors and ``telesniff_build_info``.
+    """
+
+    def collect(self) -> Iterator[Metric]:
+        yield from super().collect()
+        yield from REGISTRY.collect()
 
 
 def _response(status: str, content_type: str, body: bytes) -> bytes:

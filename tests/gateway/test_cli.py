@@ -39,10 +39,11 @@ def test_bad_port_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_gateway_process_serves_and_exits_on_sigint(
     debian_redis_url: str, tmp_path: Path
 ) -> None:
-    port = free_port()
+    port, metrics_port = free_port(), free_port()
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(sys.path),
+        "TELESNIFF_METRICS_PORT": str(metrics_port),
         "TELESNIFF_REDIS_URL": debian_redis_url,
         "TELESNIFF_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
         "TELESNIFF_LIVE_CHANNEL": "test:cli:live",
@@ -67,6 +68,10 @@ async def test_gateway_process_serves_and_exits_on_sigint(
             assert ready.status_code == 200
             assert ready.json()["status"] == "ready"
             assert (await client.get("/api/detections")).json() == {"items": [], "next": None}
+            # The chart's monitors scrape every component on its metrics port.
+            scraped = (await client.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
+            assert "telesniff_gateway_ws_clients" in scraped
+            assert "process_resident_memory_bytes" in scraped
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=20)
         assert process.returncode == 0, output.decode()
