@@ -15,7 +15,19 @@ def high_water(group: str) -> str:
     return f"telesniff:group:{group}:hwm"
 
 
+def _session_digest(session: str) -> str:
+    # Keys name the session by digest, so the secret never shows in Redis or in logs.
+    return hashlib.sha256(session.encode()).hexdigest()[:32]
+
+
 def session_lease(session: str) -> str:
-    """The fence for one Telegram session; keyed by a digest so the secret never shows."""
-    digest = hashlib.sha256(session.encode()).hexdigest()[:32]
-    return f"telesniff:lease:{digest}"
+    """The fence for one Telegram session: one listener per session, ever."""
+    return f"telesniff:lease:{_session_digest(session)}"
+
+
+def session_peers(session: str) -> str:
+    """Hash of resolved chats (``kind:value`` → chat info JSON) for one session.
+
+    Per session, because Telegram's access hashes are per account.
+    """
+    return f"telesniff:session:{_session_digest(session)}:peers"

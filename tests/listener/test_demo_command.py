@@ -42,7 +42,10 @@ def test_demo_listener_appends_serves_health_and_stops_on_sigterm(
             time.sleep(0.05)
         health = httpx.get(f"http://127.0.0.1:{port}/healthz").json()
         assert health == {"status": "ok", "group": "cli-demo", "source": "demo"}
-        assert "telesniff_listener_messages_total" in httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        assert (
+            "telesniff_listener_messages_total"
+            in httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(20) == 0, process.communicate()[1]

@@ -8,8 +8,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from telesniff.groupspec import GroupSpec
+from telesniff.keys import session_peers
 from telesniff.listener.telegram.api import ChatInfo, ListenerError, chat_info
-from telesniff.listener.telegram.resolve import peers_key
 from tests.listener.conftest import Rig
 from tests.listener.harness import BasicGroup, Channel, user
 
@@ -42,7 +42,7 @@ async def test_resolution_is_paced_and_cached_across_restarts(
     assert r.clock.sleeps[:4] == [1.0, 1.0, 1.0, 1.0]
     # Five distinct chats (one was listed twice), each seeded from its newest message.
     assert len(r.api.network_calls("history")) == 5
-    assert await redis.hlen(peers_key(r.session)) == 5
+    assert await redis.hlen(session_peers(r.session)) == 5
 
     r.api.calls.clear()
     r.start()  # a restart: everything comes from the cache
@@ -67,7 +67,7 @@ async def test_unresolvable_chats_are_all_named_and_nothing_is_fetched(
     assert "chat 't.me/+expired': the invite link is invalid or expired" in message
     assert "knownchat" not in message
     assert r.api.network_calls("history") == []
-    assert await redis.exists(peers_key(r.session)) == 0  # nothing half-cached
+    assert await redis.exists(session_peers(r.session)) == 0  # nothing half-cached
 
 
 def test_chat_info_from_telethon_entities() -> None:

@@ -3,7 +3,7 @@
 Telegram limits username resolution hard (an account that resolves many
 names quickly gets long FLOOD_WAITs, then bans), so:
 
-- every resolved chat is cached in Redis per session (``peers_key``): a
+- every resolved chat is cached in Redis per session (``keys.session_peers``): a
   restart resolves nothing over the network;
 - the calls that remain are paced (one per ``Pacer.interval``) and each one
   goes through ``FloodGuard``, which waits out FLOOD_WAIT instead of failing;
@@ -16,7 +16,6 @@ the listener does not start.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -27,13 +26,6 @@ from telesniff.listener.flood import FloodGuard, Pacer
 from telesniff.listener.telegram.api import ChatInfo, ChatNotFound, ListenerError, TelegramApi
 
 log = logging.getLogger(__name__)
-
-
-def peers_key(session: str) -> str:
-    """Hash of ``kind:value`` → ChatInfo JSON.  Per session, because access hashes are
-    per account; keyed by a digest, like the lease, so the session never shows."""
-    digest = hashlib.sha256(session.encode()).hexdigest()[:32]
-    return f"telesniff:session:{digest}:peers"
 
 
 def _cache_field(ref: ChatRef) -> str:

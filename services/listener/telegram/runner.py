@@ -17,6 +17,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from telesniff import keys
 from telesniff.groupspec import GroupFile
 from telesniff.listener import redact
 from telesniff.listener.flood import Backoff, Clock, FloodGuard, Pacer, RealClock
@@ -24,7 +25,7 @@ from telesniff.listener.lease import SessionLease
 from telesniff.listener.service import run_listener
 from telesniff.listener.telegram.api import ListenerError, TelegramApi
 from telesniff.listener.telegram.marks import MarkStore
-from telesniff.listener.telegram.resolve import Resolver, peers_key
+from telesniff.listener.telegram.resolve import Resolver
 from telesniff.listener.telegram.source import TelegramSource
 from telesniff.listener.writer import StreamWriter
 from telesniff.settings import Settings
@@ -78,7 +79,7 @@ def build_source(
     resolver = Resolver(
         api=api,
         redis=redis,
-        cache_key=peers_key(session),
+        cache_key=keys.session_peers(session),
         guard=guard,
         pacer=Pacer(resolve_interval, clock),
     )
