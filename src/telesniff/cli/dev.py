@@ -37,46 +37,47 @@ def dev(
     ] = None,
     group: Annotated[
         Path | None,
-        typer.Option(help="ChatGroup YAML to listen to on Telegram (when a session is set)."),
+        typer.Option(help="ChatGroup YAML: its chats on Telegram, or `source: demo`."),
     ] = None,
 ) -> None:
     """Run listener(s), consumer and gateway together; Ctrl-C stops everything."""
     settings = settings_or_exit(port=port, host=host, demo_rate=rate, data_dir=data_dir)
     runtime.setup_logging(settings.log_level)
-    telegram_group = _telegram_group(settings, group)
+    chosen = _chosen_group(settings, group)
     with contextlib.ExitStack() as stack:
         if settings.redis_url is None:
             url = stack.enter_context(broker.embedded_valkey(settings.data_dir / "valkey"))
             settings = settings.model_copy(update={"redis_url": url})
-        runtime.run(lambda stop: _run(settings, stop, telegram_group))
+        runtime.run(lambda stop: _run(settings, stop, chosen))
 
 
-def _telegram_group(settings: Settings, group: Path | None) -> GroupFile | None:
-    """The group to listen to on Telegram, or None for the demo source."""
-    if not settings.telegram_configured:
-        if group is not None:
+def _chosen_group(settings: Settings, group: Path | None) -> GroupFile | None:
+    """The group ``--group`` names (Telegram, or ``source: demo``), or None for built-in demos."""
+    if group is None:
+        if settings.telegram_configured:
             typer.echo(
-                "telesniff dev: --group needs a Telegram session "
-                "(TELESNIFF_TELEGRAM_SESSION; see `telesniff login`)",
+                "telesniff dev: a Telegram session is configured; give the chats to "
+                "listen to with --group FILE (a ChatGroup YAML)",
                 err=True,
             )
             raise typer.Exit(2)
         return None
-    if group is None:
-        typer.echo(
-            "telesniff dev: a Telegram session is configured; give the chats to "
-            "listen to with --group FILE (a ChatGroup YAML)",
-            err=True,
-        )
-        raise typer.Exit(2)
     try:
-        return load_group_file(group)
+        chosen = load_group_file(group)
     except SpecError as error:
         typer.echo(f"telesniff dev: {error}", err=True)
         raise typer.Exit(2) from None
+    if chosen.spec.source == "telegram" and not settings.telegram_configured:
+        typer.echo(
+            f"telesniff dev: group {chosen.name!r} listens on Telegram and needs a session "
+            "(TELESNIFF_TELEGRAM_SESSION; see `telesniff login`), or set `source: demo`",
+            err=True,
+        )
+        raise typer.Exit(2)
+    return chosen
 
 
-async def _run(settings: Settings, stop: asyncio.Event, telegram_group: GroupFile | None) -> None:
+async def _run(settings: Settings, stop: asyncio.Event, group: GroupFile | None) -> None:
     assert settings.redis_url is not None
     client = broker.connect(settings.redis_url, name="telesniff-dev")
     engine = create_engine(settings.database_url_or_default())
@@ -86,29 +87,31 @@ async def _run(settings: Settings, stop: asyncio.Event, telegram_group: GroupFil
         uvicorn_config(settings, create_app(settings, redis=client, engine=engine), loop="none")
     )
     listeners_stop = asyncio.Event()
-    if telegram_group is not None:
+    if group is not None and group.spec.source == "telegram":
         # One session is one listener; the gateway already serves this process's metrics.
         listeners = [
             asyncio.create_task(
-                serve_telegram_group(
-                    settings, telegram_group, client, listeners_stop, serve_health=False
-                )
+                serve_telegram_group(settings, group, client, listeners_stop, serve_health=False)
             )
         ]
     else:
-        per_group = settings.demo_rate / settings.demo_groups
+        groups = (
+            [(group.name, group.spec)]
+            if group is not None
+            else [(f"demo-{n}", _DEMO_SPEC) for n in range(1, settings.demo_groups + 1)]
+        )
         listeners = [
             asyncio.create_task(
                 run_listener(
                     client,
                     settings,
-                    f"demo-{n}",
-                    _DEMO_SPEC,
-                    DemoSource(rate=per_group),
+                    name,
+                    spec,
+                    DemoSource(rate=settings.demo_rate / len(groups)),
                     listeners_stop,
                 )
             )
-            for n in range(1, settings.demo_groups + 1)
+            for name, spec in groups
         ]
     for task in listeners:
         # A listener that fails (session in use, unresolvable chat) stops dev with its reason.
