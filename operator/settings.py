@@ -11,10 +11,11 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from telesniff import __version__
+from telesniff.settings import CommaList, LogLevel
 
 # The listener variables worth passing through by default: where the stream is,
 # and how the listener behaves. Secrets (Telegram) never travel this way.
@@ -30,12 +31,6 @@ DEFAULT_LISTENER_ENV = (
 )
 
 _SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
-
-
-def _split(value: Any) -> Any:
-    if isinstance(value, str):
-        return [item.strip() for item in value.split(",") if item.strip()]
-    return value
 
 
 def _own_namespace() -> str:
@@ -58,13 +53,13 @@ class OperatorSettings(BaseSettings):
     )
 
     # What to watch: no namespaces means cluster-wide.
-    namespaces: Annotated[list[str], NoDecode] = []
+    namespaces: CommaList = []
 
     # The listener workload.
     listener_image: str = f"telesniff:{__version__}"
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
     # Names of the operator's own environment variables copied into every listener.
-    listener_env: Annotated[list[str], NoDecode] = list(DEFAULT_LISTENER_ENV)
+    listener_env: CommaList = list(DEFAULT_LISTENER_ENV)
     # A Secret (in each ChatGroup's namespace) whose keys become the listener's
     # environment, for values that must not appear in a pod spec (a Redis password).
     listener_env_secret: str | None = None
@@ -113,20 +108,7 @@ class OperatorSettings(BaseSettings):
     )
 
     field_manager: str = "telesniff-operator"
-    log_level: str = "INFO"
-
-    @field_validator("namespaces", "listener_env", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: Any) -> Any:
-        return _split(value)
-
-    @field_validator("log_level")
-    @classmethod
-    def _known_level(cls, value: str) -> str:
-        level = value.upper()
-        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
-        return level
+    log_level: LogLevel = "INFO"
 
     @property
     def webhook_tls(self) -> bool:

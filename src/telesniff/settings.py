@@ -13,7 +13,14 @@ import socket
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -29,6 +36,18 @@ def _split_list(value: Any) -> Any:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
+
+
+def _log_level(value: str) -> str:
+    level = value.upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    return level
+
+
+# Setting types shared by every settings class (the operator has its own prefix).
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(_split_list)]
+LogLevel = Annotated[str, AfterValidator(_log_level)]
 
 
 class Settings(BaseSettings):
@@ -64,8 +83,8 @@ class Settings(BaseSettings):
     # Gateway.
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8000
-    api_tokens: Annotated[list[SecretStr], NoDecode] = []
-    allowed_origins: Annotated[list[str], NoDecode] = []
+    api_tokens: Annotated[list[SecretStr], NoDecode, BeforeValidator(_split_list)] = []
+    allowed_origins: CommaList = []
     client_queue: Annotated[int, Field(ge=1, le=100_000)] = 256
 
     # Metrics: every process serves Prometheus metrics; 0 picks a free port.
@@ -80,20 +99,7 @@ class Settings(BaseSettings):
     telegram_api_hash: SecretStr | None = None
     telegram_session: SecretStr | None = None
 
-    log_level: str = "INFO"
-
-    @field_validator("api_tokens", "allowed_origins", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: Any) -> Any:
-        return _split_list(value)
-
-    @field_validator("log_level")
-    @classmethod
-    def _known_level(cls, value: str) -> str:
-        level = value.upper()
-        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
-        return level
+    log_level: LogLevel = "INFO"
 
     @field_validator("redis_url")
     @classmethod
