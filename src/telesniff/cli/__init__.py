@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from telesniff.cli import (  # noqa: F401  (importing registers the commands)
+    bench,
     consumer,
     detect,
     dev,

@@ -1,0 +1,165 @@
+"""A process of WebSocket clients (``websockets``) on the gateway's live feed, measuring.
+
+``python -m telesniff.bench.clients URL COUNT`` opens COUNT connections, prints
+``{"event": "ready"}`` once every one is open and greeted, then takes JSON-line commands:
+
+- ``{"cmd": "expect", "group", "count", "latency"}``: start counting the detections of
+  ``group`` per client; when every client has ``count`` of them it prints
+  ``{"event": "delivered", "group", "at"}`` (``at``: epoch seconds of the last one).
+  With ``latency`` every detection's ``now - received_at`` is recorded (seconds).
+- ``{"cmd": "report", "path"}``: writes the recorded latencies (doubles, native order) to
+  ``path`` and prints ``{"event": "report", "received_min", "received_max", "closed"}``.
+- ``{"cmd": "quit"}`` (or end of input) exits.
+
+Detections are counted in each frame without parsing it (``"cursor":`` occurs once per
+item, JSON escapes it anywhere else); frames are only parsed when latency is recorded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from array import array
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from telesniff import runtime
+from telesniff.bench.procs import next_command
+
+_DETECTIONS: Final = b'{"type":"detections"'
+_ITEM: Final = b'"cursor":'
+_GROUP: Final = b'"group":"'
+
+
+def emit(message: dict[str, Any]) -> None:
+    sys.stdout.buffer.write(orjson.dumps(message) + b"\n")
+    sys.stdout.buffer.flush()
+
+
+def frame_group(frame: bytes) -> bytes | None:
+    """The group of a frame's first item (a frame holds one bench phase's detections)."""
+    start = frame.find(_GROUP)
+    if start < 0:
+        return None
+    start += len(_GROUP)
+    end = frame.find(b'"', start)
+    return frame[start:end] if end > 0 else None
+
+
+class Tracker:
+    """Counts per client for the group being measured, and the latencies if asked."""
+
+    def __init__(self, clients: int) -> None:
+        self.group: bytes | None = None
+        self.expected = 0
+        self.latency = False
+        self.counts = [0] * clients
+        self.behind = clients
+        self.samples = array("d")
+        self.closed = 0
+        self.last_at = 0.0
+
+    def expect(self, group: str, count: int, latency: bool) -> None:
+        self.group = group.encode()
+        self.expected = count
+        self.latency = latency
+        self.counts = [0] * len(self.counts)
+        self.behind = len(self.counts) - self.closed
+        self.samples = array("d")
+
+    def on_frame(self, client: int, frame: bytes, now: float) -> None:
+        if self.group is None or not frame.startswith(_DETECTIONS):
+            return
+        if frame_group(frame) != self.group:
+            return
+        if self.latency:
+            items = orjson.loads(frame)["items"]
+            self.samples.extend(now - item["received_at"] for item in items)
+            added = len(items)
+        else:
+            added = frame.count(_ITEM)
+        before = self.counts[client]
+        self.counts[client] = before + added
+        if before < self.expected <= before + added:
+            self.behind -= 1
+            self.last_at = now
+            if self.behind == 0:
+                emit({"event": "delivered", "group": self.group.decode(), "at": now})
+
+
+async def _client(
+    index: int, url: str, tracker: Tracker, ready: asyncio.Queue[int | BaseException]
+) -> None:
+    try:
+        # No compression: one deflate per client per frame would measure zlib, not us.
+        websocket: ClientConnection = await connect(
+            url, compression=None, max_size=None, max_queue=None, ping_interval=None,
+            open_timeout=30,
+        )  # fmt: skip
+        hello = await asyncio.wait_for(websocket.recv(decode=False), 30)
+    except (OSError, TimeoutError, ConnectionClosed) as error:
+        await ready.put(error)
+        return
+    if not hello.startswith(b'{"type":"hello"'):
+        await ready.put(ValueError(f"expected a hello message, got {hello[:80]!r}"))
+        return
+    await ready.put(index)  # registered with the gateway's hub before it said hello
+    try:
+        while True:
+            frame = await websocket.recv(decode=False)
+            tracker.on_frame(index, frame, time.time())
+    except ConnectionClosed:
+        tracker.closed += 1
+    finally:
+        await websocket.close()
+
+
+async def serve(url: str, count: int, stop: asyncio.Event) -> None:
+    tracker = Tracker(count)
+    ready: asyncio.Queue[int | BaseException] = asyncio.Queue()
+    tasks = [asyncio.create_task(_client(n, url, tracker, ready)) for n in range(count)]
+    reader = asyncio.StreamReader(limit=1 << 20)
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    try:
+        for _ in range(count):
+            outcome = await ready.get()
+            if isinstance(outcome, BaseException):
+                emit({"event": "error", "error": f"cannot connect to {url}: {outcome!r}"})
+                return
+        emit({"event": "ready", "clients": count})
+        while (command := await next_command(reader, stop)) is not None:
+            kind = command.get("cmd")
+            if kind == "expect":
+                tracker.expect(command["group"], int(command["count"]), bool(command["latency"]))
+            elif kind == "report":
+                await asyncio.to_thread(
+                    Path(command["path"]).write_bytes, tracker.samples.tobytes()
+                )
+                emit({
+                    "event": "report",
+                    "received_min": min(tracker.counts),
+                    "received_max": max(tracker.counts),
+                    "closed": tracker.closed,
+                })  # fmt: skip
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+def main() -> None:
+    url, count = sys.argv[1], int(sys.argv[2])
+    runtime.run(lambda stop: serve(url, count, stop))
+
+
+if __name__ == "__main__":
+    main()
