@@ -83,6 +83,8 @@ def table(results: Results) -> str:
         f"{results.options.ws_clients} WebSocket clients, {results.elapsed_s:.0f} s"
     )
     lines = [head, "", f"{'':<{width}}  {'ours':>{middle}}  Go+Redis+Node (published)"]
-    lines += [f"{label:<{width}}  {ours:>{middle}}  {theirs}" for label, ours, theirs in rows]
+    lines += [
+        f"{label:<{width}}  {ours:>{middle}}  {theirs}".rstrip() for label, ours, theirs in rows
+    ]
     lines += [f"note: {note}" for note in results.notes]
     return "\n".join(lines)
