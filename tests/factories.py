@@ -25,9 +25,7 @@ def entry(
         message_id=message_id,
         date=now,
         text=text if text is not None else f"call {message_id}",
-        matches=matches
-        if matches is not None
-        else (Match("solana", f"So1ana{message_id:038d}"),),
+        matches=matches if matches is not None else (Match("solana", f"So1ana{message_id:038d}"),),
         received_at=received_at if received_at is not None else now,
         sender_id=42,
         sender=sender,
