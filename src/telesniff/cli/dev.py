@@ -12,14 +12,7 @@ import typer
 from telesniff import broker, runtime
 from telesniff.cli.app import app
 from telesniff.cli.common import settings_or_exit
-from telesniff.consumer.worker import Consumer
-from telesniff.db.engine import create_engine, migrate
-from telesniff.gateway.app import create_app
-from telesniff.gateway.server import uvicorn_config
 from telesniff.groupspec import GroupFile, GroupSpec, SpecError, load_group_file
-from telesniff.listener.demo import DemoSource
-from telesniff.listener.service import run_listener
-from telesniff.listener.telegram.main import serve_telegram_group
 from telesniff.settings import Settings
 
 _DEMO_SPEC = GroupSpec(chats=["@demo"], keywords=["stealth launch", "presale"])
@@ -78,6 +71,16 @@ def _chosen_group(settings: Settings, group: Path | None) -> GroupFile | None:
 
 
 async def _run(settings: Settings, stop: asyncio.Event, group: GroupFile | None) -> None:
+    # Imported here, not at the top: every command module is imported to build the CLI,
+    # and a consumer or gateway process should not carry Telethon and the rest in memory.
+    from telesniff.consumer.worker import Consumer
+    from telesniff.db.engine import create_engine, migrate
+    from telesniff.gateway.app import create_app
+    from telesniff.gateway.server import uvicorn_config
+    from telesniff.listener.demo import DemoSource
+    from telesniff.listener.service import run_listener
+    from telesniff.listener.telegram.main import serve_telegram_group
+
     assert settings.redis_url is not None
     client = broker.connect(settings.redis_url, name="telesniff-dev")
     engine = create_engine(settings.database_url_or_default())

@@ -15,13 +15,6 @@ from telesniff.cli.common import settings_or_exit
 from telesniff.detect import Detector
 from telesniff.groupspec import GroupFile, SpecError, load_group_file
 from telesniff.listener import redact
-from telesniff.listener.demo import DemoSource
-from telesniff.listener.lease import LeaseHeld, LeaseLost
-from telesniff.listener.service import run_listener
-from telesniff.listener.telegram.api import ListenerError
-from telesniff.listener.telegram.main import serve_telegram_group
-from telesniff.listener.telegram.runner import credentials
-from telesniff.observability import MetricsServer
 from telesniff.settings import Settings
 
 
@@ -55,6 +48,12 @@ def listener(
     TELESNIFF_TELEGRAM_API_HASH (environment or secret files); see docs/listener.md.
     A group whose spec says `source: demo` (or --demo) runs the demo source and needs none.
     """
+    # Telethon is imported when this command runs: every command module is imported to
+    # build the CLI, and the other processes should not carry it in memory.
+    from telesniff.listener.lease import LeaseHeld, LeaseLost
+    from telesniff.listener.telegram.api import ListenerError
+    from telesniff.listener.telegram.runner import credentials
+
     settings = settings_or_exit()
     # Before anything can log: the secrets never reach a log line, whatever logs it.
     redact.install(
@@ -90,6 +89,8 @@ def listener(
 
 
 async def _run(settings: Settings, group: GroupFile, stop: asyncio.Event) -> None:
+    from telesniff.listener.telegram.main import serve_telegram_group
+
     assert settings.redis_url is not None
     redis = broker.connect(settings.redis_url, name=f"listener-{group.name}")
     try:
@@ -99,6 +100,10 @@ async def _run(settings: Settings, group: GroupFile, stop: asyncio.Event) -> Non
 
 
 async def _run_demo(settings: Settings, group: GroupFile, stop: asyncio.Event) -> None:
+    from telesniff.listener.demo import DemoSource
+    from telesniff.listener.service import run_listener
+    from telesniff.observability import MetricsServer
+
     assert settings.redis_url is not None
     redis = broker.connect(settings.redis_url, name=f"listener-{group.name}")
     try:

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from telesniff.cli.app import app
-from telesniff.listener import login as flow
 from telesniff.listener import redact
 from telesniff.settings import SettingsError, load_settings
 
@@ -56,6 +55,8 @@ def login(
     code and, when the account has one, the two-step verification password.
     Nothing is written to disk unless --output is given.
     """
+    from telesniff.listener import login as flow  # Telethon: loaded only for this command
+
     if namespace is not None and k8s_secret is None:
         raise _fail("--namespace only applies with --k8s-secret NAME")
     if k8s_secret is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,10 +14,11 @@ from telesniff import broker, runtime
 from telesniff.cli.app import app
 from telesniff.cli.common import settings_or_exit
 from telesniff.groupspec import GroupSpec, SpecError, load_group_file
-from telesniff.listener.export import Export, ExportError, load_export
-from telesniff.listener.replay import ReplayResult, ReplaySource
-from telesniff.listener.replay import replay as run_replay
 from telesniff.settings import Settings
+
+if TYPE_CHECKING:
+    from telesniff.listener.export import Export
+    from telesniff.listener.replay import ReplayResult
 
 
 def _fail(message: str) -> typer.Exit:
@@ -49,6 +50,9 @@ def replay(
     Needs TELESNIFF_REDIS_URL (the Redis the consumers read).  The whole file is
     validated first: a malformed export writes nothing.
     """
+    # Telethon is loaded only when this command runs (see cli/listener.py).
+    from telesniff.listener.export import ExportError, load_export
+
     settings = settings_or_exit()
     if settings.redis_url is None:
         raise _fail(
@@ -77,6 +81,9 @@ def replay(
 def _with_progress(
     settings: Settings, group: str, spec: GroupSpec, parsed: Export, rate: float | None
 ) -> ReplayResult:
+    from telesniff.listener.replay import ReplaySource
+    from telesniff.listener.replay import replay as run_replay
+
     results: list[ReplayResult] = []
     progress = Progress(
         TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
