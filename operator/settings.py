@@ -15,7 +15,7 @@ from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from telesniff import __version__
-from telesniff.settings import CommaList, LogLevel
+from telesniff.settings import CommaList, LogLevel, describe_errors
 
 # The listener variables worth passing through by default: where the stream is,
 # and how the listener behaves. Secrets (Telegram) never travel this way.
@@ -130,10 +130,4 @@ def load_operator_settings(**overrides: Any) -> OperatorSettings:
             **{key: value for key, value in overrides.items() if value is not None}
         )
     except ValidationError as error:
-        problems = []
-        for problem in error.errors(include_url=False):
-            name = ".".join(str(part) for part in problem["loc"])
-            variable = f"TELESNIFF_OPERATOR_{name.upper()}" if name else "settings"
-            message = str(problem["msg"]).removeprefix("Value error, ")
-            problems.append(f"{variable}: {message}")
-        raise OperatorSettingsError("; ".join(problems)) from None
+        raise OperatorSettingsError(describe_errors(error, "TELESNIFF_OPERATOR_")) from None

@@ -7,8 +7,6 @@ when its context exits; nothing depends on a system service.
 from __future__ import annotations
 
 import contextlib
-import os
-import pwd
 import shutil
 import socket
 import subprocess
@@ -17,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
+from telesniff.bench import servers as bench_servers
 
 
 def free_port() -> int:
@@ -75,44 +73,6 @@ def valkey_server() -> Iterator[str]:
 
 @contextlib.contextmanager
 def postgres_server() -> Iterator[str]:
-    """A throwaway cluster owned by the ``postgres`` user (PostgreSQL refuses to run as root)."""
-    if not (PG_BIN / "initdb").exists():
-        raise RuntimeError("PostgreSQL is not installed; run `make test` (scripts/test-deps.sh)")
-    user = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
-    port = free_port()
-    root = Path(tempfile.mkdtemp(prefix="telesniff-pg-"))
-    data, sockets = root / "data", root / "run"
-    sockets.mkdir()
-
-    def as_owner(argv: list[str]) -> list[str]:
-        return ["runuser", "-u", "postgres", "--", *argv] if user else argv
-
-    if user:
-        shutil.chown(root, user.pw_uid, user.pw_gid)
-        shutil.chown(sockets, user.pw_uid, user.pw_gid)
-    subprocess.run(
-        as_owner([str(PG_BIN / "initdb"), "-D", str(data), "-U", "telesniff", "--auth=trust",
-                  "-E", "UTF8", "--no-sync"]),
-        check=True, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    options = (
-        f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-    )
-    subprocess.run(
-        as_owner([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-l",
-                  str(root / "log"), "start"]),
-        check=True, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        subprocess.run(
-            as_owner([str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(port),
-                      "-U", "telesniff", "telesniff"]),
-            check=True,
-        )  # fmt: skip
-        yield f"postgresql+asyncpg://telesniff@127.0.0.1:{port}/telesniff"
-    finally:
-        subprocess.run(
-            as_owner([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            check=False, stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        shutil.rmtree(root, ignore_errors=True)
+    """The bench's throwaway cluster, as an asyncpg URL."""
+    with bench_servers.postgres_server(max_connections=200) as server:
+        yield server.url.replace("postgresql://", "postgresql+asyncpg://", 1)

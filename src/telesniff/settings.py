@@ -141,6 +141,17 @@ class SettingsError(ValueError):
     """Settings that cannot be used; the message names each setting and what is wrong."""
 
 
+def describe_errors(error: ValidationError, env_prefix: str) -> str:
+    """One line naming each environment variable at fault and what is wrong with it."""
+    problems = []
+    for problem in error.errors(include_url=False):
+        name = ".".join(str(part) for part in problem["loc"])
+        variable = f"{env_prefix}{name.upper()}" if name else "settings"
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        problems.append(f"{variable}: {message}")
+    return "; ".join(problems)
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Build settings, turning validation errors into one readable message."""
     config_file = os.environ.get("TELESNIFF_CONFIG")
@@ -149,10 +160,4 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**{key: value for key, value in overrides.items() if value is not None})
     except ValidationError as error:
-        problems = []
-        for problem in error.errors(include_url=False):
-            name = ".".join(str(part) for part in problem["loc"])
-            variable = f"TELESNIFF_{name.upper()}" if name else "settings"
-            message = str(problem["msg"]).removeprefix("Value error, ")
-            problems.append(f"{variable}: {message}")
-        raise SettingsError("; ".join(problems)) from None
+        raise SettingsError(describe_errors(error, "TELESNIFF_")) from None

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from tests.servers import PG_BIN
+from telesniff.bench.servers import PG_BINS
 
 from . import test_rest
 from .harness import GatewayFactory, RunningGateway
@@ -24,7 +24,8 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def pg_url(request: pytest.FixtureRequest) -> str:
-    if not os.environ.get("TELESNIFF_TEST_POSTGRES_URL") and not (PG_BIN / "initdb").exists():
+    installed = any(next(root.glob("*/bin/initdb"), None) for root in PG_BINS)
+    if not os.environ.get("TELESNIFF_TEST_POSTGRES_URL") and not installed:
         pytest.skip("no PostgreSQL: set TELESNIFF_TEST_POSTGRES_URL or install postgresql")
     return str(request.getfixturevalue("postgres_url"))
 

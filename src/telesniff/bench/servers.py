@@ -104,8 +104,11 @@ def _pg_bin() -> Path:
 
 
 @contextlib.contextmanager
-def postgres_server() -> Iterator[Server]:
-    """A throwaway cluster; as root it runs as the ``postgres`` user (it refuses root)."""
+def postgres_server(*, max_connections: int = 100) -> Iterator[Server]:
+    """A throwaway cluster; as root it runs as the ``postgres`` user (it refuses root).
+
+    The test suite uses it too, with more connections (many engines at once).
+    """
     bin_dir = _pg_bin()
     user = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
     port = free_port()
@@ -129,7 +132,7 @@ def postgres_server() -> Iterator[Server]:
         # A throwaway cluster: no fsync, as in the test suite (docs/bench.md says so).
         options = (
             f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c max_connections=100 -c shared_buffers=128MB"
+            f"-c max_connections={max_connections} -c shared_buffers=128MB"
         )
         subprocess.run(
             as_owner([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-w",
