@@ -8,12 +8,9 @@ from typing import Annotated
 
 import typer
 
-from telesniff import broker, runtime
+from telesniff import runtime
 from telesniff.cli.app import app
 from telesniff.cli.common import settings_or_exit
-from telesniff.consumer.worker import Consumer
-from telesniff.db.engine import create_engine, migrate
-from telesniff.observability import MetricsServer
 from telesniff.settings import Settings
 
 
@@ -35,6 +32,12 @@ def consumer(
 
 
 async def _run(settings: Settings, stop: asyncio.Event) -> None:
+    # Imported here so the other commands never load SQLAlchemy and the consumer.
+    from telesniff import broker
+    from telesniff.consumer.worker import Consumer
+    from telesniff.db.engine import create_engine, migrate
+    from telesniff.observability import MetricsServer
+
     assert settings.redis_url is not None
     client = broker.connect(settings.redis_url, name=f"consumer-{settings.consumer_name}")
     engine = create_engine(settings.database_url_or_default())

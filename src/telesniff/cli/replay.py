@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from telesniff import broker, runtime
 from telesniff.cli.app import app
@@ -81,6 +79,15 @@ def replay(
 def _with_progress(
     settings: Settings, group: str, spec: GroupSpec, parsed: Export, rate: float | None
 ) -> ReplayResult:
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )  # fmt: skip
+
     from telesniff.listener.replay import ReplaySource
     from telesniff.listener.replay import replay as run_replay
 
