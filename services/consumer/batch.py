@@ -60,4 +60,9 @@ def as_dict(fields: Fields) -> dict[bytes, bytes]:
 
 def live_payload(raw: Sequence[tuple[bytes, bytes]]) -> bytes:
     """``[[id, entry], …]`` built from the bytes already in the stream: nothing re-serialised."""
-    return b"[" + b",".join(b'["' + rid + b'",' + body + b"]" for rid, body in raw) + b"]"
+    parts = [b'["', b"", b'",', b"", b"],"] * len(raw)
+    parts[1::5] = [record_id for record_id, _ in raw]
+    parts[3::5] = [body for _, body in raw]
+    # One copy of every entry (a join), instead of one per concatenation.
+    parts[-1:] = [b"]"] if raw else []
+    return b"[" + b"".join(parts) + b"]"

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from telesniff.broker import ensure_group
 from telesniff.consumer import metrics
-from telesniff.consumer.batch import StreamRecord, decode_records, live_payload
+from telesniff.consumer.batch import DeadLetter, StreamRecord, decode_records, live_payload
 from telesniff.db import store
 from telesniff.settings import Settings
 
@@ -43,8 +44,14 @@ class Consumer:
         self._buffer: list[store.Stored] = []
         self._buffer_ids: list[bytes] = []
         self._buffer_since = 0.0
-        self._changed = asyncio.Condition()
         self._stopping = asyncio.Event()
+        # The buffer's state as events, set and cleared by ``_buffer_changed`` (one writer,
+        # one reader, no lock needed): each waiter wakes only when its condition holds,
+        # so a trickle of reads does not wake the store loop once per read.
+        self._filled = asyncio.Event()  # something to store (or stopping)
+        self._full = asyncio.Event()  # a whole batch to store (or stopping)
+        self._room = asyncio.Event()  # room to read more (or stopping)
+        self._room.set()
         # Database connections kept open between batches, one per batch in flight.
         self._connections: list[AsyncConnection] = []
         self.stored = 0
@@ -53,6 +60,19 @@ class Consumer:
     def stop(self) -> None:
         """Stop reading; what was read is still stored and acknowledged before ``run`` returns."""
         self._stopping.set()
+        self._buffer_changed()
+
+    def _buffer_changed(self) -> None:
+        size, stopping = len(self._buffer), self._stopping.is_set()
+        for event, condition in (
+            (self._filled, size > 0 or stopping),
+            (self._full, size >= self._settings.batch_size or stopping),
+            (self._room, size < self._settings.batch_size * 4 or stopping),
+        ):
+            if condition:
+                event.set()
+            else:
+                event.clear()
 
     async def run(self) -> None:
         await ensure_group(self._client, self._stream, self._group)
@@ -71,9 +91,7 @@ class Consumer:
                 claimer.cancel()
                 await asyncio.gather(claimer, return_exceptions=True)
         finally:
-            async with self._changed:
-                self._stopping.set()
-                self._changed.notify_all()
+            self.stop()
             try:
                 await storing
             finally:
@@ -120,22 +138,31 @@ class Consumer:
         if block is not None:
             command += ["BLOCK", block]
         command += ["STREAMS", self._stream, start]
+        reply = await self._command(*command)
+        if not reply:
+            return []
+        if isinstance(reply, dict):  # RESP3: {stream: [[id, fields], …]}
+            reply = list(reply.items())
+        return [(record[0], record[1]) for record in reply[0][1]]
+
+    async def _command(self, *command: bytes | str | int) -> Any:
+        """Send one command on a pooled connection and return the server's reply as is.
+
+        The read, the broadcast and the acknowledgement run once per read or flush:
+        redis-py's command and pipeline layers (reply callbacks, a pipeline object, its
+        stack) cost more than the command itself when a read brings one entry.
+        """
         pool = self._client.connection_pool
         connection = await pool.get_connection()  # type: ignore[no-untyped-call]
         try:
             await connection.send_command(*command)
-            reply = await connection.read_response()
+            return await connection.read_response()
         except BaseException:
             # A reply left half-read would be taken for the next command's.
             await connection.disconnect()
             raise
         finally:
             await pool.release(connection)
-        if not reply:
-            return []
-        if isinstance(reply, dict):  # RESP3: {stream: [[id, fields], …]}
-            reply = list(reply.items())
-        return [(record[0], record[1]) for record in reply[0][1]]
 
     async def handle(self, records: Sequence[StreamRecord], *, live: bool = True) -> None:
         """Broadcast and buffer one read's worth of records (also used for claimed ones).
@@ -144,10 +171,23 @@ class Consumer:
         but not towards the end-to-end latency (they were broadcast late on purpose).
         """
         decoded = decode_records(records)
-        pipe = self._client.pipeline(transaction=False)
         if decoded.raw:
-            pipe.publish(self._settings.live_channel, live_payload(decoded.raw))
-        for dead in decoded.dead:
+            await self._command("PUBLISH", self._settings.live_channel, live_payload(decoded.raw))
+        if decoded.dead:
+            await self._dead_letter(decoded.dead)
+        metrics.record_broadcast(decoded.stored, len(decoded.dead), live=live)
+        self.dead_lettered += len(decoded.dead)
+        if decoded.stored:
+            if not self._buffer:
+                self._buffer_since = time.monotonic()
+            self._buffer.extend(decoded.stored)
+            self._buffer_ids.extend(record_id for record_id, _ in decoded.raw)
+            self._buffer_changed()
+
+    async def _dead_letter(self, dead_letters: Sequence[DeadLetter]) -> None:
+        """Append undecodable entries to the dead-letter stream, then acknowledge them."""
+        pipe = self._client.pipeline(transaction=False)
+        for dead in dead_letters:
             log.warning("dead-lettering entry %s: %s", dead.stream_id, dead.reason)
             pipe.xadd(
                 self._settings.dead_letter_stream,
@@ -160,25 +200,11 @@ class Consumer:
                 maxlen=_DEAD_LETTER_MAXLEN,
                 approximate=True,
             )
-        if decoded.dead:
-            pipe.xack(self._stream, self._group, *(dead.stream_id for dead in decoded.dead))
+        pipe.xack(self._stream, self._group, *(dead.stream_id for dead in dead_letters))
         await pipe.execute()
-        metrics.record_broadcast(decoded.stored, len(decoded.dead), live=live)
-        self.dead_lettered += len(decoded.dead)
-        if decoded.stored:
-            async with self._changed:
-                if not self._buffer:
-                    self._buffer_since = time.monotonic()
-                self._buffer.extend(decoded.stored)
-                self._buffer_ids.extend(item.stream_id.encode() for item in decoded.stored)
-                self._changed.notify_all()
 
     async def _wait_for_room(self) -> None:
-        limit = self._settings.batch_size * 4
-        async with self._changed:
-            await self._changed.wait_for(
-                lambda: len(self._buffer) < limit or self._stopping.is_set()
-            )
+        await self._room.wait()
 
     async def _store_loop(self) -> None:
         """Flush batches, two at once on PostgreSQL (each acknowledged after its commit).
@@ -203,23 +229,18 @@ class Consumer:
             in_flight.difference_update(done)
             for task in done:
                 task.result()
-        async with self._changed:
-            await self._changed.wait_for(lambda: bool(self._buffer) or self._stopping.is_set())
-            if not self._buffer:
-                return False  # stopping, and everything is stored
-            age = time.monotonic() - self._buffer_since
-            if len(self._buffer) < size and age < flush_after and not self._stopping.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self._changed.wait_for(
-                            lambda: len(self._buffer) >= size or self._stopping.is_set()
-                        ),
-                        timeout=flush_after - age,
-                    )
-            batch, self._buffer = self._buffer[:size], self._buffer[size:]
-            ids, self._buffer_ids = self._buffer_ids[:size], self._buffer_ids[size:]
-            self._buffer_since = time.monotonic()
-            self._changed.notify_all()
+        await self._filled.wait()
+        if not self._buffer:
+            return False  # stopping, and everything is stored
+        age = time.monotonic() - self._buffer_since
+        if not self._full.is_set() and age < flush_after:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(flush_after - age):
+                    await self._full.wait()
+        batch, self._buffer = self._buffer[:size], self._buffer[size:]
+        ids, self._buffer_ids = self._buffer_ids[:size], self._buffer_ids[size:]
+        self._buffer_since = time.monotonic()
+        self._buffer_changed()
         in_flight.add(asyncio.create_task(self._store(batch, ids), name="consumer-flush"))
         return True
 
@@ -251,7 +272,7 @@ class Consumer:
     async def _ack(self, ids: list[bytes]) -> None:
         while True:
             try:
-                await self._client.xack(self._stream, self._group, *ids)
+                await self._command("XACK", self._stream, self._group, *ids)
                 return
             except (RedisConnectionError, RedisTimeoutError) as error:
                 # Unacknowledged entries would be redelivered and upserted again: harmless.

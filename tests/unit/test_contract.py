@@ -15,6 +15,17 @@ def test_round_trip_keeps_every_field() -> None:
     assert orjson.loads(contract.encode(original))["v"] == contract.SCHEMA_VERSION
 
 
+_GOOD = {
+    "v": 1, "group": "g", "chat_id": -1001, "message_id": 2, "date": 1.5, "text": "t",
+    "matches": [{"kind": "url", "value": "x"}], "received_at": 2.5,
+}  # fmt: skip
+
+
+def _with(**changes: object) -> bytes:
+    document = {**_GOOD, **changes}
+    return orjson.dumps({name: value for name, value in document.items() if value != "DROP"})
+
+
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
@@ -22,17 +33,69 @@ def test_round_trip_keeps_every_field() -> None:
         (b"[1, 2]", "expected a JSON object, got list"),
         (b'{"v": 2}', "unsupported schema version 2"),
         (b'{"group": "g"}', "unsupported schema version None"),
-        (b'{"v": 1, "group": "g"}', "chat_id: Field required"),
+        (b'{"v": true, "group": "g"}', "unsupported schema version True"),
+        (b'{"v": 1.0, "group": "g"}', "unsupported schema version 1.0"),
         (
-            b'{"v":1,"group":"g","chat_id":1,"message_id":2,"date":1,"text":"t",'
-            b'"matches":[{"kind":"bogus","value":"x"}],"received_at":1}',
-            "matches.0.kind",
+            b'{"v": 1, "group": "g", "chat_id": 1}',
+            "^schema: message_id, date, text, matches, received_at: required field missing$",
         ),
+        (_with(text="DROP"), "schema: text: required field missing"),
+        (_with(group=None), "schema: group: expected a string, got null"),
+        (_with(chat_id="5"), 'schema: chat_id: expected a 64-bit integer, got "5"'),
+        (_with(chat_id=True), "schema: chat_id: expected a 64-bit integer, got true"),
+        (_with(message_id=5.0), "schema: message_id: expected a 64-bit integer, got 5.0"),
+        (_with(message_id=2**63), "message_id: expected a 64-bit integer, got 9223372036854775808"),
+        (_with(date="1.5"), 'schema: date: expected a number, got "1.5"'),
+        (_with(received_at=False), "schema: received_at: expected a number, got false"),
+        (_with(text=5), "schema: text: expected a string, got 5"),
+        (_with(sender_id="7"), 'sender_id: expected a 64-bit integer or null, got "7"'),
+        (_with(sender=7), "schema: sender: expected a string or null, got 7"),
+        (_with(chat=["c"]), 'schema: chat: expected a string or null, got \\["c"\\]'),
+        (_with(edit=1), "schema: edit: expected a boolean, got 1"),
+        (_with(edit=None), "schema: edit: expected a boolean, got null"),
+        (_with(matches={"kind": "url"}), "schema: matches: expected an array, got"),
+        (_with(matches=[["url", "x"]]), 'matches.0: expected an object {"kind"'),
+        (_with(matches=[{"kind": "url", "value": "x"}, {"kind": "bogus", "value": "x"}]),
+         'matches.1.kind: expected one of solana, evm, url, keyword, regex, got "bogus"'),
+        (_with(matches=[{"kind": ["url"], "value": "x"}]), "matches.0.kind: expected one of"),
+        (_with(matches=[{"value": "x"}]), "matches.0.kind: required field missing"),
+        (_with(matches=[{"kind": "evm", "value": None}]), "matches.0.value: expected a string"),
+        (_with(text="x" * 100, group=["x" * 100]), r'group: expected a string, got \["x+\.\.\.$'),
     ],
-)
+)  # fmt: skip
 def test_bad_entries_say_why(raw: bytes, reason: str) -> None:
-    with pytest.raises(ContractError, match=reason.replace("[", r"\[")):
+    with pytest.raises(ContractError, match=reason):
         contract.decode(raw)
+
+
+def test_what_the_schema_allows() -> None:
+    """Integers for floats, nulls and absence for the optional fields, unknown keys ignored."""
+    decoded = contract.decode(_with(date=1, received_at=2, future="ignored"))
+    assert (decoded.date, decoded.received_at) == (1.0, 2.0)
+    assert type(decoded.date) is float
+    assert (decoded.sender_id, decoded.sender, decoded.chat, decoded.edit) == (
+        None,
+        None,
+        None,
+        False,
+    )
+    assert decoded.matches == (Match("url", "x"),)
+    assert contract.decode(_with(matches=[])).matches == ()
+    explicit = contract.decode(_with(sender_id=None, sender=None, chat=None, edit=True))
+    assert (explicit.sender_id, explicit.edit) == (None, True)
+    extremes = contract.decode(_with(chat_id=-(2**63), message_id=2**63 - 1))
+    assert (extremes.chat_id, extremes.message_id) == (-(2**63), 2**63 - 1)
+
+
+def test_decoded_entries_are_ordinary_frozen_dataclasses() -> None:
+    """Built without their ``__init__`` (for speed), yet equal, hashable and frozen."""
+    original = entry(3, matches=(Match("solana", "So1"), Match("regex", "r")))
+    decoded = contract.decode(contract.encode(original))
+    assert decoded == original
+    assert hash(decoded) == hash(original)
+    assert repr(decoded) == repr(original)
+    with pytest.raises(AttributeError):
+        decoded.text = "changed"  # type: ignore[misc]
 
 
 def test_missing_field_names_what_was_there() -> None:
