@@ -3,11 +3,14 @@
 A batch from the live channel becomes a list of ``Item``: the detection's outgoing JSON
 bytes (``contract.to_view`` shape) plus the few fields filters look at.  A ``Frame`` is
 one ``{"type":"detections","items":[...]}`` message built by joining those bytes; the
-hub builds it once per distinct filter and every client with that filter shares it.
+hub builds it once per distinct filter and every client with that filter shares it,
+down to the WebSocket frame on the wire (``Frame.wire``): a server's frames are unmasked
+and, without compression, the same bytes for every client.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -28,6 +31,7 @@ StreamKey = tuple[int, int]
 _HEAD: Final = b'{"type":"detections","items":['
 _TAIL: Final = b"]}"
 _MAX_PART: Final = 2**64 - 1
+_FIN_TEXT: Final = 0x81  # RFC 6455 §5.2: FIN, opcode 1 (text); server frames carry no mask
 
 
 def parse_stream_id(raw: str) -> StreamKey:
@@ -88,21 +92,51 @@ def select(rule: Filter, items: Sequence[Item]) -> list[Item]:
     return [item for item in items if admits(rule, item)]
 
 
-def encode_items(items: Sequence[Item]) -> str:
+def encode_items(items: Sequence[Item]) -> bytes:
     """A detections message: the items' pre-serialized JSON joined, never re-serialized."""
-    return (_HEAD + b",".join(item.data for item in items) + _TAIL).decode()
+    return _HEAD + b",".join(item.data for item in items) + _TAIL
+
+
+def text_frame(payload: bytes) -> bytes:
+    """``payload`` (valid UTF-8) as one complete, unmasked, uncompressed WebSocket text frame."""
+    size = len(payload)
+    if size < 126:
+        head = bytes((_FIN_TEXT, size))
+    elif size < 65_536:
+        head = struct.pack("!BBH", _FIN_TEXT, 126, size)
+    else:
+        head = struct.pack("!BBQ", _FIN_TEXT, 127, size)
+    return head + payload
 
 
 class Frame:
-    """One batch's detections for one filter; ``low``/``high`` bound its stream ids."""
+    """One batch's detections for one filter; ``low``/``high`` bound its stream ids.
 
-    __slots__ = ("high", "items", "low", "text")
+    ``payload`` is the message; ``wire`` (the raw fan-out) and ``text`` (the ASGI
+    path) are made from it on first use, so each exists at most once per frame.
+    """
+
+    __slots__ = ("_text", "_wire", "high", "items", "low", "payload")
 
     def __init__(self, items: Sequence[Item]) -> None:
         self.items = items
-        self.text = encode_items(items)
+        self.payload = encode_items(items)
         self.low = min(item.key for item in items)
         self.high = max(item.key for item in items)
+        self._wire: bytes | None = None
+        self._text: str | None = None
+
+    @property
+    def wire(self) -> bytes:
+        if self._wire is None:
+            self._wire = text_frame(self.payload)
+        return self._wire
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self.payload.decode()
+        return self._text
 
 
 def entry_from_document(document: Any) -> Entry:

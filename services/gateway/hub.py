@@ -1,10 +1,14 @@
 """The fan-out hub: one live-channel subscription per process, one frame per batch per client.
 
 The consumer publishes each batch once; the hub decodes it once, serializes each
-detection once, builds one frame per distinct filter (clients with the same filter share
-it) and puts it on each client's bounded queue without awaiting anything.  A client
-whose queue is full is dropped ("too slow"): its own sender task is the only thing that
-ever waits on its socket, so a slow client never delays the hub or the other clients.
+detection once and builds one frame per distinct filter (clients with the same filter
+share it, down to the WebSocket frame bytes).  Then, without awaiting anything, it
+either writes those bytes straight to each client's transport (the raw path, see
+``rawsend``) or puts the frame on the client's bounded queue, which the client's own
+sender task sends through ASGI (while a resuming client replays, and on servers
+without the raw writer).  A client that stops keeping up (more than
+``client_buffer_bytes`` unsent on its socket, or a full queue) is dropped ("too slow"):
+the hub never waits on a socket, so a slow client never delays the hub or the others.
 
 If the subscription breaks (Redis restarted, network), batches published meanwhile are
 lost for live clients, so every client is closed with 1012 and told to resume from its
@@ -24,8 +28,16 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from telesniff.gateway.filters import Filter
-from telesniff.gateway.frames import Frame, StreamKey, decode_batch, encode_items, select
+from telesniff.gateway.frames import (
+    Frame,
+    StreamKey,
+    decode_batch,
+    encode_items,
+    select,
+    text_frame,
+)
 from telesniff.gateway.metrics import Metrics
+from telesniff.gateway.rawsend import RawSend
 
 log = logging.getLogger(__name__)
 
@@ -36,22 +48,48 @@ MERGE_LIMIT: Final = 64  # frames merged into one message for a client that fell
 
 
 class Client:
-    """One WebSocket connection as the hub sees it: a filter and a bounded frame queue."""
+    """One WebSocket connection as the hub sees it: a filter, and a way to its socket.
+
+    Queued first: frames wait on a bounded queue for ``pump``.  After ``Hub.go_raw``,
+    the hub writes frames to the socket itself and bounds the bytes the client has not
+    taken instead.
+    """
 
     __slots__ = (
-        "_waiter", "after", "capacity", "close_code", "close_reason", "closed", "frames", "rule",
+        "_waiter", "after", "buffer_limit", "capacity", "close_code", "close_reason", "closed",
+        "frames", "pending", "pending_count", "rule", "write",
     )  # fmt: skip
 
-    def __init__(self, rule: Filter, capacity: int) -> None:
+    def __init__(self, rule: Filter, capacity: int, buffer_limit: int) -> None:
         self.rule = rule
         self.capacity = capacity
+        self.buffer_limit = buffer_limit
         self.frames: deque[Frame] = deque()
         self._waiter: asyncio.Future[None] | None = None
+        self.write: RawSend | None = None
+        # Raw frames staged for the hub's next flush, and the detections they hold.
+        self.pending: list[bytes] = []
+        self.pending_count = 0
         # Resume watermark: live items at or below it were already covered by the replay.
         self.after: StreamKey | None = None
         self.closed = asyncio.Event()
         self.close_code = 1000
         self.close_reason = ""
+
+    def stage(self, frame: Frame) -> bool:
+        """Stage a live frame for the raw flush; True if it is the first one staged."""
+        after = self.after
+        if after is None or after < frame.low:
+            wire, count = frame.wire, len(frame.items)  # the shared bytes: the common case
+        else:  # a resumed client, and a live batch overlapping its replay
+            items = [item for item in frame.items if after < item.key]
+            if not items:
+                return False
+            wire, count = text_frame(encode_items(items)), len(items)
+        pending = self.pending
+        pending.append(wire)
+        self.pending_count += count
+        return len(pending) == 1
 
     def offer(self, frame: Frame) -> bool:
         """Queue a frame without waiting; False when the queue is full (the client is slow)."""
@@ -98,7 +136,7 @@ class Client:
                 ]
                 if not items:
                     continue
-                text, count = encode_items(items), len(items)
+                text, count = encode_items(items).decode(), len(items)
             await send(text)
             tally.add(count)
 
@@ -113,6 +151,8 @@ class Hub:
         self.dropped: Counter[str] = Counter()
         self.subscribed = False
         self._ready = asyncio.Event()
+        self._dirty: list[Client] = []  # raw clients with frames staged
+        self._flush_handle: asyncio.Handle | None = None
 
     # Clients.
 
@@ -128,6 +168,21 @@ class Hub:
         self.by_rule.setdefault(client.rule, set()).add(client)
         self.count += 1
         return True
+
+    def go_raw(self, client: Client, write: RawSend) -> None:
+        """From now on write ``client``'s frames to its socket, the queued ones first.
+
+        Call it right after the connection's last ASGI send returned, with no await in
+        between: the queued frames are staged before any later batch, so the client
+        gets every frame once and in order, and nothing is written through ASGI again
+        until the hub has dropped the client.
+        """
+        client.write = write
+        queued = client.frames
+        while queued:
+            if client.stage(queued.popleft()):
+                self._dirty.append(client)
+        self._schedule_flush()
 
     def unregister(self, client: Client) -> None:
         members = self.by_rule.get(client.rule)
@@ -170,14 +225,47 @@ class Hub:
             self.metrics.live_skipped.inc(skipped)
         if not items:
             return
+        dirty = self._dirty
         for rule, members in list(self.by_rule.items()):
             chosen = select(rule, items)
             if not chosen:
                 continue
             frame = Frame(chosen)
             for client in list(members):
-                if not client.offer(frame):
-                    self.drop(client, *TOO_SLOW, "slow")
+                if client.write is None:
+                    if not client.offer(frame):
+                        self.drop(client, *TOO_SLOW, "slow")
+                elif client.stage(frame):
+                    dirty.append(client)
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        """Flush once this pass of the event loop is done, not per batch.
+
+        Every batch that arrived in one read from Redis (several when the gateway falls
+        behind) then leaves in one write per client: one system call instead of one per
+        batch, and no added wait when it keeps up.
+        """
+        if self._dirty and self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_handle = None
+        dirty, self._dirty = self._dirty, []
+        tally, limit_hit = self.metrics.sent, []
+        for client in dirty:
+            frames, count = client.pending, client.pending_count
+            client.pending, client.pending_count = [], 0
+            if client.closed.is_set() or client.write is None:
+                continue  # dropped since it was staged
+            unsent = client.write(frames)
+            if unsent < 0:
+                continue  # closing: its handler sees the disconnect and unregisters it
+            tally.add_many(len(frames), count)
+            if unsent > client.buffer_limit:
+                limit_hit.append(client)
+        for client in limit_hit:
+            self.drop(client, *TOO_SLOW, "slow")
 
     # The subscription.
 

@@ -82,6 +82,10 @@ class Tally:
         self.messages += 1
         self.detections += detections
 
+    def add_many(self, messages: int, detections: int) -> None:
+        self.messages += messages
+        self.detections += detections
+
 
 class _TallyCollector(Collector):
     def __init__(self, tally: Tally) -> None:

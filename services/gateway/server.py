@@ -11,6 +11,7 @@ import uvicorn
 
 from telesniff import observability, runtime
 from telesniff.gateway.app import create_app
+from telesniff.gateway.rawsend import RawSendProtocol
 from telesniff.settings import Settings
 
 
@@ -21,7 +22,8 @@ def uvicorn_config(settings: Settings, app: Any | None = None, **overrides: Any)
         "port": settings.port,
         "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         "http": "httptools" if importlib.util.find_spec("httptools") else "h11",
-        "ws": "websockets-sansio",
+        # uvicorn's websockets-sansio, plus the raw writer the live fan-out uses.
+        "ws": RawSendProtocol,
         # Compressing each frame once per client costs more CPU than the bandwidth saves
         # on the fan-out path; detections are small JSON.
         "ws_per_message_deflate": False,

@@ -28,6 +28,7 @@ from telesniff.gateway.deps import Gateway, GatewayDep, JSONBytes, Runtime
 from telesniff.gateway.filters import Filter, FilterError, parse_filter
 from telesniff.gateway.frames import Frame, StreamKey, control, parse_stream_id
 from telesniff.gateway.hub import Client
+from telesniff.gateway.rawsend import raw_sender
 from telesniff.gateway.resume import format_stream_id
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,8 @@ async def live(websocket: WebSocket, gateway: GatewayDep) -> None:
     metrics = gateway.metrics
     metrics.ws_clients.inc()
     hub = runtime.hub
-    client = Client(rule, gateway.settings.client_queue)
+    settings = gateway.settings
+    client = Client(rule, settings.client_queue, settings.client_buffer_bytes)
     try:
         await _session(websocket, gateway, runtime, client, cursor)
     except (WebSocketDisconnect, OSError):
@@ -179,21 +181,28 @@ async def _session(
         client.after = parse_stream_id(position)
         await say(control("caught_up", cursor=position))
 
-    pump = asyncio.create_task(client.pump(websocket.send_text, metrics))
+    # Live.  With the raw writer the hub writes this client's frames itself; switched
+    # right after the last ASGI send above, with no await in between (see Hub.go_raw).
+    write = raw_sender(websocket.scope)
+    pump: asyncio.Task[None] | None = None
+    if write is not None:
+        hub.go_raw(client, write)
+    else:
+        pump = asyncio.create_task(client.pump(websocket.send_text, metrics))
     listening = asyncio.create_task(_until_disconnect(websocket))
     dropped = asyncio.create_task(client.closed.wait())
+    tasks = {listening, dropped} if pump is None else {pump, listening, dropped}
     try:
-        done, _ = await asyncio.wait(
-            {pump, listening, dropped}, return_when=asyncio.FIRST_COMPLETED
-        )
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (pump, listening, dropped):
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(pump, listening, dropped, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
     if dropped in done:
-        # The hub gave up on this client (too slow, feed interrupted, shutdown).
+        # The hub gave up on this client (too slow, feed interrupted, shutdown).  It is
+        # unregistered already, so no raw write can follow the close frame.
         await _close(websocket, client)
-    elif pump in done and not pump.cancelled():
+    elif pump is not None and pump in done and not pump.cancelled():
         error = pump.exception()
         if error is not None and not isinstance(error, (WebSocketDisconnect, OSError)):
             log.error("WebSocket sender failed", exc_info=error)

@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     api_tokens: Annotated[list[SecretStr], NoDecode, BeforeValidator(_split_list)] = []
     allowed_origins: CommaList = []
     client_queue: Annotated[int, Field(ge=1, le=100_000)] = 256
+    client_buffer_bytes: Annotated[int, Field(ge=4096, le=2**30)] = 8 * 1024 * 1024
 
     # Metrics: every process serves Prometheus metrics; 0 picks a free port.
     metrics_port: Annotated[int, Field(ge=0, le=65535)] | None = None

@@ -90,9 +90,11 @@ GatewayFactory = Callable[..., AbstractAsyncContextManager[RunningGateway]]
 
 
 @asynccontextmanager
-async def serving(app: FastAPI, settings: Settings, sock: socket.socket) -> AsyncIterator[None]:
+async def serving(
+    app: FastAPI, settings: Settings, sock: socket.socket, **uvicorn_options: Any
+) -> AsyncIterator[None]:
     """Serve ``app`` with uvicorn on ``sock`` until the block ends."""
-    server = uvicorn.Server(uvicorn_config(settings, app, log_level="warning"))
+    server = uvicorn.Server(uvicorn_config(settings, app, log_level="warning", **uvicorn_options))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         async with asyncio.timeout(20):
@@ -108,10 +110,14 @@ async def serving(app: FastAPI, settings: Settings, sock: socket.socket) -> Asyn
 
 
 def gateway_factory(redis_url: str, directory: Path) -> GatewayFactory:
-    """``async with factory(**settings) as gw``: a gateway on its own stream, channel and DB."""
+    """``async with factory(**settings) as gw``: a gateway on its own stream, channel and DB.
+
+    ``ws=`` picks uvicorn's WebSocket protocol instead of the gateway's (e.g.
+    ``"websockets-sansio"``: no raw writer, the ASGI send path).
+    """
 
     @asynccontextmanager
-    async def start(**overrides: Any) -> AsyncIterator[RunningGateway]:
+    async def start(ws: str | None = None, **overrides: Any) -> AsyncIterator[RunningGateway]:
         tag = uuid.uuid4().hex[:8]
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
@@ -132,7 +138,7 @@ def gateway_factory(redis_url: str, directory: Path) -> GatewayFactory:
         engine = create_engine(settings.database_url_or_default())
         try:
             app = create_app(settings, redis=redis, engine=engine)
-            async with serving(app, settings, sock):
+            async with serving(app, settings, sock, **({"ws": ws} if ws else {})):
                 yield RunningGateway(settings, app, redis, engine, settings.port)
         finally:
             await redis.aclose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -14,6 +15,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from telesniff.contract import FIELD, Entry, to_view
+from telesniff.gateway.filters import OPEN
 
 from .harness import GatewayFactory, RunningGateway
 from .kit import (
@@ -30,10 +32,18 @@ from .kit import (
 )
 
 
-@pytest.fixture
-def start(redis_url: str, start_gateway_on: Callable[[str], GatewayFactory]) -> GatewayFactory:
-    """Live-feed tests run on Debian's redis-server and on the embedded Valkey."""
-    return start_gateway_on(redis_url)
+@pytest.fixture(params=["raw", "asgi"])
+def start(
+    request: pytest.FixtureRequest,
+    redis_url: str,
+    start_gateway_on: Callable[[str], GatewayFactory],
+) -> GatewayFactory:
+    """Live-feed tests run on Debian's redis-server and on the embedded Valkey, each with
+    the raw fan-out (the gateway's protocol) and with plain uvicorn (the ASGI send path)."""
+    factory = start_gateway_on(redis_url)
+    if request.param == "raw":
+        return factory
+    return functools.partial(factory, ws="websockets-sansio")
 
 
 def saw(cursor: str) -> Callable[[Received], bool]:
@@ -313,16 +323,30 @@ async def slow_connection(gw: RunningGateway) -> ClientConnection:
     return await connect(gw.ws_url(), sock=sock, max_queue=1)
 
 
+@pytest.mark.parametrize(
+    "limits",
+    [
+        # Raw path: the bytes the socket has not taken are bounded (the queue is unused).
+        {"client_buffer_bytes": 64 * 1024, "client_queue": 100_000},
+        # ASGI path (plain uvicorn): the queue of batches is bounded.
+        {"ws": "websockets-sansio", "client_queue": 4},
+    ],
+    ids=["raw-bytes", "asgi-queue"],
+)
 async def test_slow_client_is_dropped_and_never_delays_the_others(
-    start_gateway: GatewayFactory,
+    start_gateway: GatewayFactory, limits: dict[str, Any]
 ) -> None:
-    async with start_gateway(client_queue=4) as gw:
+    async with start_gateway(**limits) as gw:
         stream, channel = gw.settings.stream, gw.settings.live_channel
         hub = gw.app.state.gateway.runtime.hub
         fast = await connect(gw.ws_url())
         assert orjson.loads(await fast.recv())["type"] == "hello"
         slow = await slow_connection(gw)
+        assert orjson.loads(await slow.recv())["type"] == "hello"
         assert hub.count == 2
+        # The switch to raw writes follows the hello with no await in between.
+        raw = "ws" not in limits
+        assert all((client.write is not None) == raw for client in hub.by_rule[OPEN])
         produced: list[str] = []
         received: list[str] = []
         done = asyncio.Event()

@@ -8,6 +8,9 @@ import contextlib
 import orjson
 import pytest
 from pydantic import SecretStr
+from websockets.frames import Frame as WSFrame
+from websockets.frames import Opcode
+from websockets.streams import StreamReader
 
 from telesniff.contract import encode, to_view
 from telesniff.gateway.auth import (
@@ -26,6 +29,7 @@ from telesniff.gateway.frames import (
     decode_batch,
     entry_from_document,
     parse_stream_id,
+    text_frame,
 )
 from telesniff.gateway.hub import Client
 from telesniff.gateway.metrics import Metrics
@@ -182,21 +186,44 @@ def frame_of(*cursors: str) -> Frame:
     return Frame([Item(cursor, parse_stream_id(cursor), entry()) for cursor in cursors])
 
 
+def queued(capacity: int) -> Client:
+    """A client on the queued path (no raw writer), as before the switch or on other servers."""
+    return Client(OPEN, capacity, 1 << 20)
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65_535, 65_536, 70_000])
+def test_text_frame_length_encodings_parse_as_rfc_6455(size: int) -> None:
+    payload = ("é" * (size // 2) + "x" * (size % 2)).encode()
+    wire = text_frame(payload)
+    reader = StreamReader()
+    reader.feed_data(wire)
+    reader.feed_eof()
+    parser = WSFrame.parse(reader.read_exact, mask=False)
+    try:
+        next(parser)
+    except StopIteration as stop:
+        frame = stop.value
+    else:
+        raise AssertionError("incomplete frame")
+    assert (frame.opcode, frame.fin, frame.data) == (Opcode.TEXT, True, payload)
+    assert reader.at_eof()  # nothing after the frame
+
+
 def test_a_full_queue_refuses() -> None:
-    client = Client(OPEN, 2)
+    client = queued(2)
     assert client.offer(frame_of("1-0"))
     assert client.offer(frame_of("2-0"))
     assert not client.offer(frame_of("3-0"))
 
 
 async def test_a_client_behind_gets_queued_frames_merged() -> None:
-    client = Client(OPEN, 10)
+    client = queued(10)
     sent = await pumped(client, [frame_of("1-0", "1-1"), frame_of("2-0"), frame_of("3-0")])
     assert sent == [["1-0", "1-1", "2-0", "3-0"]]
 
 
 async def test_the_resume_watermark_skips_what_the_replay_sent() -> None:
-    client = Client(OPEN, 10)
+    client = queued(10)
     client.after = (2, 0)
     sent = await pumped(client, [frame_of("1-0", "2-0")])  # all covered: nothing sent
     assert sent == []
