@@ -83,3 +83,34 @@ def init_group(group: str) -> None:
     CONNECTED.labels(group)
     APPEND_SECONDS.labels(group)
     LAST_MESSAGE.labels(group).set_to_current_time()
+
+
+class GroupSeries:
+    """One group's labelled series, each looked up once and kept.
+
+    ``.labels()`` builds a key, takes a lock and looks the child up on every
+    call; the stream writer touches four to six series per batch, which an idle
+    listener sends for every single message.  ``chat`` is one of the group's
+    configured chats and ``kind`` one of five, so the dicts stay small.
+    """
+
+    def __init__(self, group: str) -> None:
+        self.group = group
+        self.messages = MESSAGES.labels(group)
+        self.append_seconds = APPEND_SECONDS.labels(group)
+        self.last_message = LAST_MESSAGE.labels(group)
+        self._chats: dict[tuple[int, bool], Counter] = {}
+        self._kinds: dict[str, Counter] = {}
+
+    def chat(self, chat_id: int, matched: bool) -> Counter:
+        child = self._chats.get((chat_id, matched))
+        if child is None:
+            child = CHAT_MESSAGES.labels(self.group, str(chat_id), "true" if matched else "false")
+            self._chats[chat_id, matched] = child
+        return child
+
+    def detections(self, kind: str) -> Counter:
+        child = self._kinds.get(kind)
+        if child is None:
+            child = self._kinds[kind] = DETECTIONS.labels(self.group, kind)
+        return child
