@@ -1,4 +1,4 @@
-"""A process of WebSocket clients (``websockets``) on the gateway's live feed, measuring.
+"""A process of WebSocket clients on the gateway's live feed, measuring.
 
 ``python -m telesniff.bench.clients URL COUNT`` opens COUNT connections, prints
 ``{"event": "ready"}`` once every one is open and greeted, then takes JSON-line commands:
@@ -11,26 +11,28 @@
   ``path`` and prints ``{"event": "report", "received_min", "received_max", "closed"}``.
 - ``{"cmd": "quit"}`` (or end of input) exits.
 
-Detections are counted in each frame without parsing it (``"cursor":`` occurs once per
-item, JSON escapes it anywhere else); frames are only parsed when latency is recorded.
+Each client is a ``telesniff.bench.wsclient.FeedClient`` (websockets' handshake, frames
+read in ``data_received``), so a frame costs no task wakeup; detections are counted in
+each frame without parsing it (``"cursor":`` occurs once per item, JSON escapes it
+anywhere else); frames are only parsed when latency is recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sys
-import time
 from array import array
 from pathlib import Path
 from typing import Any, Final
 
 import orjson
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode
 
 from telesniff import runtime
 from telesniff.bench.procs import next_command
+from telesniff.bench.wsclient import FeedClient, HandshakeError, connect_feed
 
 _DETECTIONS: Final = b'{"type":"detections"'
 _ITEM: Final = b'"cursor":'
@@ -79,8 +81,10 @@ class Tracker:
         if frame_group(frame) != self.group:
             return
         if self.latency:
+            # orjson.loads is as cheap as scanning the bytes for "received_at" (measured,
+            # docs/bench.md) and right for any JSON.
             items = orjson.loads(frame)["items"]
-            self.samples.extend(now - item["received_at"] for item in items)
+            self.samples.extend([now - item["received_at"] for item in items])
             added = len(items)
         else:
             added = frame.count(_ITEM)
@@ -94,36 +98,33 @@ class Tracker:
 
 
 async def _client(
-    index: int, url: str, tracker: Tracker, ready: asyncio.Queue[int | BaseException]
+    index: int, url: str, tracker: Tracker, ready: asyncio.Queue[FeedClient | BaseException]
 ) -> None:
+    client: FeedClient | None = None
     try:
-        # No compression: one deflate per client per frame would measure zlib, not us.
-        websocket: ClientConnection = await connect(
-            url, compression=None, max_size=None, max_queue=None, ping_interval=None,
-            open_timeout=30,
-        )  # fmt: skip
-        hello = await asyncio.wait_for(websocket.recv(decode=False), 30)
-    except (OSError, TimeoutError, ConnectionClosed) as error:
+        # No compression is offered: a deflate per client per frame would measure zlib.
+        async with asyncio.timeout(30):
+            client = await connect_feed(url, functools.partial(tracker.on_frame, index))
+            hello = await asyncio.shield(client.greeting)
+    except (OSError, TimeoutError, HandshakeError) as error:
+        if client is not None:
+            client.abort()
         await ready.put(error)
         return
     if not hello.startswith(b'{"type":"hello"'):
+        client.abort()
         await ready.put(ValueError(f"expected a hello message, got {hello[:80]!r}"))
         return
-    await ready.put(index)  # registered with the gateway's hub before it said hello
-    try:
-        while True:
-            frame = await websocket.recv(decode=False)
-            tracker.on_frame(index, frame, time.time())
-    except ConnectionClosed:
-        tracker.closed += 1
-    finally:
-        await websocket.close()
+    await ready.put(client)  # registered with the gateway's hub before it said hello
+    await asyncio.shield(client.closed)
+    tracker.closed += 1
 
 
 async def serve(url: str, count: int, stop: asyncio.Event) -> None:
     tracker = Tracker(count)
-    ready: asyncio.Queue[int | BaseException] = asyncio.Queue()
+    ready: asyncio.Queue[FeedClient | BaseException] = asyncio.Queue()
     tasks = [asyncio.create_task(_client(n, url, tracker, ready)) for n in range(count)]
+    clients: list[FeedClient] = []
     reader = asyncio.StreamReader(limit=1 << 20)
     loop = asyncio.get_running_loop()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -133,6 +134,7 @@ async def serve(url: str, count: int, stop: asyncio.Event) -> None:
             if isinstance(outcome, BaseException):
                 emit({"event": "error", "error": f"cannot connect to {url}: {outcome!r}"})
                 return
+            clients.append(outcome)
         emit({"event": "ready", "clients": count})
         while (command := await next_command(reader, stop)) is not None:
             kind = command.get("cmd")
@@ -150,10 +152,16 @@ async def serve(url: str, count: int, stop: asyncio.Event) -> None:
                 })  # fmt: skip
     finally:
         for task in tasks:
-            task.cancel()
+            task.cancel()  # first, so that our own closing is not counted as the gateway's
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        for client in clients:
+            client.close(CloseCode.GOING_AWAY)
+        if clients:  # the gateway answers the close and ends TCP; do not wait long for it
+            await asyncio.wait([client.closed for client in clients], timeout=2)
+        for client in clients:
+            client.abort()
 
 
 def main() -> None:
