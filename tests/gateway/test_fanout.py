@@ -12,7 +12,7 @@ from telesniff.contract import Entry, to_view
 from telesniff.gateway.hub import Client, Hub
 
 from .harness import GatewayFactory, RunningGateway
-from .kit import EVM_A, entry, produce, publish, read_until, xadd
+from .kit import EVM_A, batch_payload, entry, produce, publish, read_until, xadd
 
 
 def view(stream_id: str, item: Entry) -> dict[str, Any]:
@@ -115,3 +115,27 @@ async def test_a_resumed_raw_client_skips_live_items_the_replay_covered(
         assert [frame_["items"][0]["cursor"] for frame_ in live.frames] == fresh_ids
         assert live.items == [view(sid, e) for sid, e in zip(fresh_ids, fresh, strict=True)]
         assert live.controls == []
+
+
+async def test_batches_dispatched_together_leave_in_order_in_one_write(
+    start_gateway: GatewayFactory,
+) -> None:
+    """Batches handled in one pass of the loop are staged, then written together per client."""
+    async with start_gateway() as gw:
+        hub = hub_of(gw)
+        tally = gw.app.state.gateway.metrics.sent
+        clients = [await connect(gw.ws_url()) for _ in range(5)]
+        for ws in clients:
+            assert orjson.loads(await ws.recv())["type"] == "hello"
+        before = (tally.messages, tally.detections)
+        batches = [[(f"{n + 1}-0", entry(text=f"b{n}"))] for n in range(3)]
+        for pairs in batches:  # no await in between: what one read from Redis can hold
+            hub.dispatch(batch_payload(pairs))
+        assert all(len(client.pending) == 3 for client in clients_of(hub))
+        for ws in clients:
+            received = await read_until(ws, lambda r: "3-0" in r.cursors)
+            assert received.cursors == ["1-0", "2-0", "3-0"]
+            assert len(received.frames) == 3  # still one WebSocket message per batch
+        assert (tally.messages - before[0], tally.detections - before[1]) == (15, 15)
+        for ws in clients:
+            await ws.close()
