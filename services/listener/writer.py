@@ -168,6 +168,7 @@ class StreamWriter:
             watching.cancel()
             self._connection = None
             await connection.disconnect(nowait=True)
+            await asyncio.gather(watching, return_exceptions=True)
 
     async def _watch(self, connection: AbstractConnection, limit: float) -> None:
         """Drop the connection when a call has waited ``limit`` seconds for Redis.

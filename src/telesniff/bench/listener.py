@@ -76,8 +76,8 @@ async def _unless_failed(writing: asyncio.Task[None], work: asyncio.Future[None]
 
 
 async def _stop_writer(writer: StreamWriter, writing: asyncio.Task[None]) -> None:
-    """Cancel the writer once it is idle: redis-py 8 ignores a cancellation that arrives
-    while a pipeline is executing, and the writer would go on forever."""
+    """Cancel the writer once it is idle, so a run's last entries are in the stream (and
+    a writer that cannot reach Redis is not waited for longer than ten seconds)."""
     if not writing.done():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(
