@@ -126,7 +126,6 @@ class StreamWriter:
         """``timeout``: seconds a call may wait for Redis before the connection is dropped
         and the batch retried (default: the client's socket timeout, else 5 s)."""
         self._client = client
-        self._group = group
         self._batch = batch
         # Bounded, so a stalled Redis slows the source down instead of eating memory.
         self._queue: asyncio.Queue[Seen] = asyncio.Queue(maxsize=queue_size)
