@@ -4,42 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import importlib.util
 import logging
-from typing import Any, Final
+from typing import Any
 
 import uvicorn
 
-from telesniff import observability, runtime
+from telesniff import observability, runtime, serving
 from telesniff.gateway.app import create_app
 from telesniff.gateway.rawsend import RawSendProtocol
 from telesniff.settings import Settings
 
 log = logging.getLogger(__name__)
-
-_M_MMAP_THRESHOLD: Final = -3  # glibc <malloc.h>
-MMAP_THRESHOLD_BYTES: Final = 256 * 1024
-
-
-def return_large_buffers_to_the_os() -> bool:
-    """Make glibc serve every allocation over 256 KiB with its own mmap, freed at once.
-
-    A burst brings batches of up to ``batch_size`` detections: payloads, frames and
-    socket buffers of megabytes each.  By default glibc raises its mmap threshold to
-    the largest block freed (up to 32 MiB), so after the first burst such blocks come
-    from the heap, and freeing them leaves the heap fragmented: the gateway stayed
-    about 17 MB larger after a 10,000-message burst.  A fixed threshold keeps it within
-    about 2 MB of where it started.  False (nothing changed) off glibc.
-    """
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    mallopt = getattr(ctypes.CDLL(name), "mallopt", None)
-    if mallopt is None:
-        return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
 
 
 def uvicorn_config(settings: Settings, app: Any | None = None, **overrides: Any) -> uvicorn.Config:
@@ -72,8 +48,6 @@ def run(settings: Settings, *, access_log: bool = False) -> None:
     ``/metrics`` is also served there, where the chart's monitors scrape every
     component.
     """
-    if not return_large_buffers_to_the_os():
-        log.debug("mallopt unavailable: freed burst buffers may stay resident")
     app = create_app(settings)
     config = uvicorn_config(settings, app, access_log=access_log, log_config=None, loop="none")
 
@@ -86,6 +60,6 @@ def run(settings: Settings, *, access_log: bool = False) -> None:
                     registry=app.state.gateway.metrics.registry,
                 )
                 await stack.enter_async_context(metrics.serve("0.0.0.0", settings.metrics_port))
-            await runtime.serve_until(runtime.Server(config), stop)
+            await serving.serve_until(serving.Server(config), stop)
 
     runtime.run(_serve)

@@ -1,17 +1,19 @@
-"""Process plumbing shared by every command: logging, the event loop, signals, uvicorn."""
+"""Process plumbing shared by every command: logging, the event loop, signals, memory."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import ctypes.util
 import logging
 import signal
-import socket
 import sys
-from collections.abc import Callable, Coroutine, Iterator
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, Final
 
-import uvicorn
+_M_MMAP_THRESHOLD: Final = -3  # glibc <malloc.h>
+MMAP_THRESHOLD_BYTES: Final = 256 * 1024
 
 
 def setup_logging(level: str) -> None:
@@ -47,6 +49,7 @@ def run(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
             loop.add_signal_handler(signum, _on_signal)
         await main(stop)
 
+    return_large_buffers_to_the_os()
     try:
         import uvloop
 
@@ -57,38 +60,20 @@ def run(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
         runner(_main())
 
 
-class Server(uvicorn.Server):
-    """uvicorn without its own signal handling: the command that embeds it owns shutdown.
+def return_large_buffers_to_the_os() -> bool:
+    """Make glibc serve every allocation over 256 KiB with its own mmap, freed at once.
 
-    ``ready`` is set once the sockets listen, so a caller can announce the URL
-    without polling.
+    Batches come and go in blocks of megabytes (a consumer's read of 2,000 entries, a
+    gateway's burst frames and socket buffers).  By default glibc raises its mmap
+    threshold to the largest block freed (up to 32 MiB), so after the first burst
+    such blocks come from the heap, and freeing them leaves it fragmented: the
+    gateway stayed about 17 MB larger after a 10,000-message burst.  A fixed
+    threshold keeps a process near where it started.  False (nothing changed) off glibc.
     """
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = asyncio.Event()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        if self.started:
-            self.ready.set()
-
-    @property
-    def port(self) -> int:
-        return int(self.servers[0].sockets[0].getsockname()[1])
-
-
-async def serve_until(
-    server: Server, stop: asyncio.Event, sockets: list[socket.socket] | None = None
-) -> None:
-    """Serve until ``stop`` is set, then shut down gracefully."""
-    serving = asyncio.create_task(server.serve(sockets=sockets))
-    stopping = asyncio.create_task(stop.wait())
-    await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
-    server.should_exit = True
-    stopping.cancel()
-    await serving
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    mallopt = getattr(ctypes.CDLL(name), "mallopt", None)
+    if mallopt is None:
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))

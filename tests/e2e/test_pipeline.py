@@ -14,7 +14,7 @@ import websockets
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from telesniff import runtime
+from telesniff import serving
 from telesniff.consumer.worker import Consumer
 from telesniff.db.models import Detection
 from telesniff.gateway.app import create_app
@@ -49,13 +49,13 @@ async def gateway(
         redis_url=redis_url, port=free_port(), consumer_name="e2e", client_queue=10_000
     )
     app = create_app(settings, redis=redis, engine=engine)
-    server = runtime.Server(uvicorn_config(settings, app, loop="none", log_level="warning"))
+    server = serving.Server(uvicorn_config(settings, app, loop="none", log_level="warning"))
     stop = asyncio.Event()
-    serving = asyncio.create_task(runtime.serve_until(server, stop))
+    gateway_task = asyncio.create_task(serving.serve_until(server, stop))
     await asyncio.wait_for(server.ready.wait(), 30)
     yield f"127.0.0.1:{settings.port}", settings
     stop.set()
-    await serving
+    await gateway_task
 
 
 async def test_every_detection_reaches_the_websocket_once_and_the_database(

@@ -33,7 +33,6 @@ from telesniff.gateway.frames import (
 )
 from telesniff.gateway.hub import Client
 from telesniff.gateway.metrics import Metrics
-from telesniff.gateway.server import return_large_buffers_to_the_os
 
 from .kit import EVM_A, SOL_A, batch_payload, entry
 
@@ -208,10 +207,6 @@ def test_text_frame_length_encodings_parse_as_rfc_6455(size: int) -> None:
         raise AssertionError("incomplete frame")
     assert (frame.opcode, frame.fin, frame.data) == (Opcode.TEXT, True, payload)
     assert reader.at_eof()  # nothing after the frame
-
-
-def test_large_buffers_go_back_to_the_os_on_glibc() -> None:
-    assert return_large_buffers_to_the_os()  # this machine runs glibc
 
 
 def test_a_full_queue_refuses() -> None:

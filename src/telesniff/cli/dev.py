@@ -73,6 +73,7 @@ def _chosen_group(settings: Settings, group: Path | None) -> GroupFile | None:
 async def _run(settings: Settings, stop: asyncio.Event, group: GroupFile | None) -> None:
     # Imported here, not at the top: every command module is imported to build the CLI,
     # and a consumer or gateway process should not carry Telethon and the rest in memory.
+    from telesniff import serving
     from telesniff.consumer.worker import Consumer
     from telesniff.db.engine import create_engine, migrate
     from telesniff.gateway.app import create_app
@@ -86,7 +87,7 @@ async def _run(settings: Settings, stop: asyncio.Event, group: GroupFile | None)
     engine = create_engine(settings.database_url_or_default())
     await migrate(engine)
     consumer = Consumer(client, engine, settings)
-    server = runtime.Server(
+    server = serving.Server(
         uvicorn_config(settings, create_app(settings, redis=client, engine=engine), loop="none")
     )
     listeners_stop = asyncio.Event()
@@ -120,10 +121,10 @@ async def _run(settings: Settings, stop: asyncio.Event, group: GroupFile | None)
         # A listener that fails (session in use, unresolvable chat) stops dev with its reason.
         task.add_done_callback(lambda done: _listener_ended(done, stop))
     consuming = asyncio.create_task(consumer.run())
-    serving = asyncio.create_task(runtime.serve_until(server, stop))
+    gateway_task = asyncio.create_task(serving.serve_until(server, stop))
     try:
         ready = asyncio.create_task(server.ready.wait())
-        await asyncio.wait({ready, serving}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({ready, gateway_task}, return_when=asyncio.FIRST_COMPLETED)
         if server.ready.is_set():
             _announce(server.port, settings)
         await stop.wait()
@@ -133,7 +134,7 @@ async def _run(settings: Settings, stop: asyncio.Event, group: GroupFile | None)
         await asyncio.gather(*listeners, return_exceptions=True)
         consumer.stop()
         await asyncio.gather(consuming, return_exceptions=True)
-        await serving
+        await gateway_task
         await client.aclose()
         await engine.dispose()
         typer.echo("telesniff dev stopped.", err=True)
