@@ -1,19 +1,16 @@
-"""Process plumbing shared by every command: logging, the event loop, signals, memory."""
+"""Process plumbing shared by every command: logging, the event loop, signals."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import ctypes.util
 import logging
 import signal
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any, Final
+from typing import Any
 
-_M_MMAP_THRESHOLD: Final = -3  # glibc <malloc.h>
-MMAP_THRESHOLD_BYTES: Final = 256 * 1024
+from telesniff import memory
 
 
 def setup_logging(level: str) -> None:
@@ -28,11 +25,16 @@ def setup_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))
 
 
-def run(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
+def run(
+    main: Callable[[asyncio.Event], Coroutine[Any, Any, None]],
+    *,
+    trim_every_s: float = memory.TRIM_EVERY_S,
+) -> None:
     """Run ``main(stop)`` on uvloop; SIGINT and SIGTERM set ``stop`` for a clean shutdown.
 
     A second signal while shutting down exits at once, the way a user
-    pressing Ctrl-C twice expects.
+    pressing Ctrl-C twice expects.  Meanwhile the heap is trimmed every
+    ``trim_every_s`` (see ``telesniff.memory``).
     """
 
     async def _main() -> None:
@@ -47,9 +49,13 @@ def run(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
 
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, _on_signal)
-        await main(stop)
+        trimming = asyncio.create_task(memory.keep_trimmed(trim_every_s), name="memory-trim")
+        try:
+            await main(stop)
+        finally:
+            trimming.cancel()
 
-    return_large_buffers_to_the_os()
+    memory.return_large_buffers_to_the_os()
     try:
         import uvloop
 
@@ -58,22 +64,3 @@ def run(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
         runner = asyncio.run
     with contextlib.suppress(asyncio.CancelledError):
         runner(_main())
-
-
-def return_large_buffers_to_the_os() -> bool:
-    """Make glibc serve every allocation over 256 KiB with its own mmap, freed at once.
-
-    Batches come and go in blocks of megabytes (a consumer's read of 2,000 entries, a
-    gateway's burst frames and socket buffers).  By default glibc raises its mmap
-    threshold to the largest block freed (up to 32 MiB), so after the first burst
-    such blocks come from the heap, and freeing them leaves it fragmented: the
-    gateway stayed about 17 MB larger after a 10,000-message burst.  A fixed
-    threshold keeps a process near where it started.  False (nothing changed) off glibc.
-    """
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    mallopt = getattr(ctypes.CDLL(name), "mallopt", None)
-    if mallopt is None:
-        return False
-    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
