@@ -14,6 +14,7 @@ and both give the same rows (``tests/bench/test_store_paths.py``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import math
 import sqlite3
@@ -26,12 +27,14 @@ import orjson
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from telesniff.contract import Entry
+from telesniff.contract import Entry, Match
 
 _UPDATED = (
     "group_name", "chat", "sender_id", "sender", "date", "text", "matches",
     "edited", "received_at", "stream_id", "stored_at",
 )  # fmt: skip
+_NUL: Final = "\x00"
+_REPLACEMENT: Final = "\ufffd"
 _VALUE_LIMIT: Final = 512  # mentions.value is VARCHAR(512)
 
 # One statement: upsert the detections, then (from what the upsert returns) insert the
@@ -122,6 +125,35 @@ def latest_per_message(batch: Sequence[Stored]) -> list[Stored]:
     return list(batch) if len(newest) == len(batch) else list(newest.values())
 
 
+def _without_nul(item: Stored) -> Stored:
+    """The item with any NUL character replaced by U+FFFD.
+
+    PostgreSQL text cannot hold NUL (nor JSON's ``\\u0000`` once extracted): one such
+    message would fail its whole batch on every retry and stop the consumer.  SQLite
+    gets the same replacement, so both databases store the same rows.
+    """
+    entry = item.entry
+    if (
+        _NUL not in entry.text
+        and _NUL not in entry.group
+        and (entry.chat is None or _NUL not in entry.chat)
+        and (entry.sender is None or _NUL not in entry.sender)
+        and all(_NUL not in match.value for match in entry.matches)
+    ):
+        return item
+    clean = dataclasses.replace(
+        entry,
+        text=entry.text.replace(_NUL, _REPLACEMENT),
+        group=entry.group.replace(_NUL, _REPLACEMENT),
+        chat=entry.chat and entry.chat.replace(_NUL, _REPLACEMENT),
+        sender=entry.sender and entry.sender.replace(_NUL, _REPLACEMENT),
+        matches=tuple(
+            Match(match.kind, match.value.replace(_NUL, _REPLACEMENT)) for match in entry.matches
+        ),
+    )
+    return Stored(item.stream_id, clean)
+
+
 async def upsert(
     engine: AsyncEngine, batch: Sequence[Stored], *, connection: AsyncConnection | None = None
 ) -> int:
@@ -130,7 +162,7 @@ async def upsert(
     ``connection`` (one of ``engine``'s, kept open by the caller) saves a pool checkout,
     its ping and its reset per batch: the consumer keeps one per batch in flight.
     """
-    items = latest_per_message(batch)
+    items = [_without_nul(item) for item in latest_per_message(batch)]
     if not items:
         return 0
     try:
