@@ -17,7 +17,8 @@ from typing import Final
 
 from prometheus_client import Counter, Gauge, Histogram
 
-# Appends are one pipelined round trip to Redis: sub-millisecond on a LAN, more when loaded.
+# An append is one script call per batch, one round trip to Redis: sub-millisecond on a
+# LAN, more when loaded or for a batch of hundreds of entries.
 _APPEND_BUCKETS: Final = (0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
 MESSAGES: Final = Counter(
@@ -37,7 +38,9 @@ CHAT_MESSAGES: Final = Counter(
 )
 APPEND_SECONDS: Final = Histogram(
     "telesniff_listener_append_seconds",
-    "Time for one pipelined append of a batch to the stream (including retries).",
+    "Time to append one batch: one round trip of the append script (EVALSHA, or EVAL "
+    "after NOSCRIPT) doing every XADD plus the high-water and stats writes, "
+    "retries included.",
     ["group"],
     buckets=_APPEND_BUCKETS,
 )

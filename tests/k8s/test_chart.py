@@ -239,7 +239,9 @@ def test_schema_rejects_unknown_keys(helm: Path, setting: str) -> None:
 @pytest.mark.parametrize(
     "setting",
     ["redis.mode=cluster", "operator.webhook.failurePolicy=Maybe", "podSecurity.runAsUser=0",
-     "gateway.ingress.hosts[0].paths[0].pathType=Everything", "config.logLevel=LOUD"],
+     "gateway.ingress.hosts[0].paths[0].pathType=Everything", "config.logLevel=LOUD",
+     "gateway.clientBufferBytes=4095", "gateway.clientBufferBytes=1073741825",
+     "gateway.clientQueue=0", "gateway.clientQueue=100001"],
 )  # fmt: skip
 def test_schema_rejects_bad_values(helm: Path, setting: str) -> None:
     proc = run_helm(helm, "template", RELEASE, str(CHART), "--set", setting, check=False)
@@ -348,6 +350,44 @@ def test_probes_and_ports_match_the_processes(helm: Path) -> None:
     assert metrics["spec"]["ports"] == [
         {"name": "metrics", "port": 9100, "targetPort": "metrics", "protocol": "TCP"}
     ]
+
+
+def _gateway_env(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    gateway = one(docs, "Deployment", f"{RELEASE}-telesniff-gateway")
+    (container,) = gateway["spec"]["template"]["spec"]["containers"]
+    env: list[dict[str, Any]] = container["env"]
+    return env
+
+
+def test_gateway_slow_client_limits_reach_its_env(helm: Path, tmp_path: Path) -> None:
+    # The defaults are the gateway's own (src/telesniff/settings.py).
+    env = {e["name"]: e.get("value") for e in _gateway_env(render(helm))}
+    assert env["TELESNIFF_CLIENT_BUFFER_BYTES"] == str(8 * 1024 * 1024)
+    assert env["TELESNIFF_CLIENT_QUEUE"] == "256"
+    # From a values file the numbers are floats to Helm: still plain integers, not 1.048576e+06.
+    values = tmp_path / "slow-clients.yaml"
+    values.write_text("gateway:\n  clientBufferBytes: 1048576\n  clientQueue: 64\n")
+    env = {e["name"]: e.get("value") for e in _gateway_env(render(helm, "-f", str(values)))}
+    assert env["TELESNIFF_CLIENT_BUFFER_BYTES"] == "1048576"
+    assert env["TELESNIFF_CLIENT_QUEUE"] == "64"
+    env = {
+        e["name"]: e.get("value")
+        for e in _gateway_env(render(helm, "--set", "gateway.clientBufferBytes=1073741824"))
+    }
+    assert env["TELESNIFF_CLIENT_BUFFER_BYTES"] == "1073741824"
+    # An extraEnv entry of the same name replaces the chart's: one entry per name.
+    overridden = _gateway_env(
+        render(
+            helm,
+            "--set", "gateway.extraEnv.TELESNIFF_CLIENT_QUEUE=9",
+            "--set", "config.extraEnv.TELESNIFF_CLIENT_BUFFER_BYTES=5000",
+        )
+    )  # fmt: skip
+    names = [e["name"] for e in overridden]
+    assert len(names) == len(set(names)), names
+    env = {e["name"]: e.get("value") for e in overridden}
+    assert env["TELESNIFF_CLIENT_QUEUE"] == "9"
+    assert env["TELESNIFF_CLIENT_BUFFER_BYTES"] == "5000"
 
 
 def _operator_env(docs: list[dict[str, Any]]) -> dict[str, Any]:
