@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from telesniff import broker
+from telesniff.db.driver import Database
 from telesniff.db.engine import create_engine, migrate
 from tests import servers
 
@@ -67,6 +68,12 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
         await connection.execute(text("DELETE FROM detections"))
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+def database(engine: AsyncEngine, database_url: str) -> Database:
+    """The same (migrated, emptied) database, as the consumer opens it: no SQLAlchemy."""
+    return Database.from_url(database_url)
 
 
 @pytest.fixture

@@ -17,13 +17,12 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from telesniff.broker import ensure_group
 from telesniff.consumer import metrics
 from telesniff.consumer.batch import DeadLetter, StreamRecord, decode_records, live_payload
 from telesniff.db import store
+from telesniff.db.driver import Connection, Database, StoreError
 from telesniff.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,9 +33,9 @@ _STORES_IN_FLIGHT = {"postgresql": 2}
 
 
 class Consumer:
-    def __init__(self, client: aioredis.Redis, engine: AsyncEngine, settings: Settings) -> None:
+    def __init__(self, client: aioredis.Redis, database: Database, settings: Settings) -> None:
         self._client = client
-        self._engine = engine
+        self._database = database
         self._settings = settings
         self._stream = settings.stream
         self._group = settings.consumer_group
@@ -53,7 +52,7 @@ class Consumer:
         self._room = asyncio.Event()  # room to read more (or stopping)
         self._room.set()
         # Database connections kept open between batches, one per batch in flight.
-        self._connections: list[AsyncConnection] = []
+        self._connections: list[Connection] = []
         self.stored = 0
         self.dead_lettered = 0
 
@@ -224,7 +223,7 @@ class Consumer:
         """Start storing the next batch; False once stopping and everything is stored."""
         flush_after = self._settings.flush_interval_ms / 1000
         size = self._settings.batch_size
-        while len(in_flight) >= _STORES_IN_FLIGHT.get(self._engine.dialect.name, 1):
+        while len(in_flight) >= _STORES_IN_FLIGHT.get(self._database.dialect, 1):
             done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
             in_flight.difference_update(done)
             for task in done:
@@ -251,15 +250,13 @@ class Consumer:
             connection = self._connections.pop() if self._connections else None
             try:
                 if connection is None:
-                    connection = await self._engine.connect()
-                await store.upsert(self._engine, batch, connection=connection)
+                    connection = await self._database.connect()
+                await store.upsert(self._database, batch, connection=connection)
                 self._connections.append(connection)
                 break
-            except (SQLAlchemyError, OSError) as error:
+            except StoreError as error:
                 if connection is not None:  # perhaps broken: never reused
-                    with contextlib.suppress(Exception):
-                        await connection.invalidate()
-                        await connection.close()
+                    await self._database.discard(connection)
                 # Not acknowledged, so nothing is lost: retry until the database is back.
                 metrics.DB_WRITE_ERRORS.inc()
                 log.error("database write failed (%s); retrying in %.1fs", error, delay)

@@ -1,8 +1,8 @@
-"""The batch upsert gives the same rows on PostgreSQL (asyncpg, unnest) and SQLite (SQLAlchemy).
+"""The batch upsert gives the same rows on PostgreSQL (asyncpg, unnest) and SQLite (aiosqlite).
 
 The PostgreSQL path is the hot path ``telesniff bench`` measures; these pin its behaviour:
 newest version wins, stale redeliveries change nothing, edits rewrite mentions, row ids
-follow stream order, and a refused write is an SQLAlchemyError the consumer retries.
+follow stream order, and a refused write is a StoreError the consumer retries.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from telesniff.contract import Entry, Match
+from telesniff.db.driver import Database, StoreError
 from telesniff.db.models import Detection, Mention
 from telesniff.db.store import Stored, upsert
 from tests.factories import entry
@@ -45,7 +45,9 @@ async def mentions(engine: AsyncEngine) -> set[tuple[int, str]]:
         return {(row[0], row[1]) for row in result}
 
 
-async def test_newest_wins_and_edits_rewrite_mentions(engine: AsyncEngine) -> None:
+async def test_newest_wins_and_edits_rewrite_mentions(
+    engine: AsyncEngine, database: Database
+) -> None:
     first = [
         Stored("1-0", version(1, 10.0, sol(1), text="one")),
         Stored("2-0", version(2, 10.0, sol(2), text="two")),
@@ -53,13 +55,13 @@ async def test_newest_wins_and_edits_rewrite_mentions(engine: AsyncEngine) -> No
         Stored("4-0", version(4, 10.0, sol(4), sol(44), text="four")),
         Stored("5-0", version(3, 11.0, sol(33), text="three v1")),  # older, same batch
     ]
-    assert await upsert(engine, first) == 4
+    assert await upsert(database, first) == 4
     second = [
         Stored("6-0", version(2, 20.0, sol(22), text="two fixed", edit=True)),
         Stored("7-0", version(4, 5.0, sol(99), text="four stale")),  # an old redelivery
         Stored("8-0", version(5, 20.0, sol(5), text="five")),
     ]
-    assert await upsert(engine, second) == 3
+    assert await upsert(database, second) == 3
 
     found = await rows(engine)
     assert [(row[0], row[1], row[2], row[3]) for row in found] == [
@@ -76,18 +78,18 @@ async def test_newest_wins_and_edits_rewrite_mentions(engine: AsyncEngine) -> No
     }  # fmt: skip
 
 
-async def test_redelivered_batch_changes_nothing(engine: AsyncEngine) -> None:
+async def test_redelivered_batch_changes_nothing(engine: AsyncEngine, database: Database) -> None:
     batch = [Stored(f"{n}-0", version(n, 10.0, sol(n), sol(n + 100))) for n in range(1, 51)]
-    await upsert(engine, batch)
+    await upsert(database, batch)
     before = (await rows(engine), await mentions(engine))
-    await upsert(engine, batch)
+    await upsert(database, batch)
     assert (await rows(engine), await mentions(engine)) == before
     assert len(before[1]) == 100
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-async def test_a_refused_write_is_an_sqlalchemy_error(engine: AsyncEngine) -> None:
+async def test_a_refused_write_is_a_store_error(engine: AsyncEngine, database: Database) -> None:
     too_long = version(1, 10.0, sol(1), group="g" * 300)  # group_name is VARCHAR(253)
-    with pytest.raises(SQLAlchemyError, match="StringDataRightTruncation"):
-        await upsert(engine, [Stored("1-0", too_long)])
+    with pytest.raises(StoreError, match="StringDataRightTruncation"):
+        await upsert(database, [Stored("1-0", too_long)])
     assert await rows(engine) == []

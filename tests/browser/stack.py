@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 from telesniff import broker, contract
 from telesniff.consumer.worker import Consumer
 from telesniff.contract import Entry, Match, MatchKind
+from telesniff.db.driver import Database
 from telesniff.db.engine import create_engine, migrate
 from telesniff.detect import Detector
 from telesniff.gateway import create_app
@@ -136,7 +137,8 @@ class Stack:
 
     async def start(self) -> None:
         await migrate(self._engine)
-        self._consumer = Consumer(self._consumer_redis, self._engine, self.settings)
+        database = Database.from_url(self.settings.database_url_or_default())
+        self._consumer = Consumer(self._consumer_redis, database, self.settings)
         self._consumer_task = asyncio.create_task(self._consumer.run(), name="browser-consumer")
         await self.start_gateway()
 

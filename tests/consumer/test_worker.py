@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from telesniff import contract
 from telesniff.consumer.worker import Consumer
+from telesniff.db.driver import Database
 from telesniff.db.models import Detection, Mention
 from telesniff.settings import Settings
 from tests.factories import entry
@@ -44,12 +45,12 @@ async def stored(engine: AsyncEngine) -> int:
 
 @pytest.fixture
 async def running(
-    redis: aioredis.Redis, engine: AsyncEngine
+    redis: aioredis.Redis, database: Database
 ) -> AsyncIterator[Callable[..., Consumer]]:
     tasks: list[tuple[Consumer, asyncio.Task[None]]] = []
 
     def start(**overrides: object) -> Consumer:
-        consumer = Consumer(redis, engine, settings(**overrides))
+        consumer = Consumer(redis, database, settings(**overrides))
         tasks.append((consumer, asyncio.create_task(consumer.run())))
         return consumer
 
@@ -133,7 +134,7 @@ async def test_malformed_entries_are_dead_lettered_and_the_loop_goes_on(
 
 
 async def test_claims_entries_left_pending_by_a_dead_consumer(
-    redis: aioredis.Redis, engine: AsyncEngine
+    redis: aioredis.Redis, engine: AsyncEngine, database: Database
 ) -> None:
     s = settings()
     await redis.xgroup_create(s.stream, s.consumer_group, id="0", mkstream=True)
@@ -142,7 +143,7 @@ async def test_claims_entries_left_pending_by_a_dead_consumer(
     ]
     await redis.xreadgroup(s.consumer_group, "ghost", {s.stream: ">"})  # read, never acknowledged
     await redis.xclaim(s.stream, s.consumer_group, "ghost", 0, ids, idle=120_000)
-    consumer = Consumer(redis, engine, s)
+    consumer = Consumer(redis, database, s)
     assert await consumer.claim_idle() == 3
     consumer.stop()
     await asyncio.wait_for(consumer.run(), 10)

@@ -1,4 +1,4 @@
-"""Migrations on start: alembic only when the schema is behind."""
+"""Migrations on start: alembic (and, for the consumer, SQLAlchemy) only when behind."""
 
 from __future__ import annotations
 
@@ -6,51 +6,106 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from telesniff.db import engine as db_engine
+from telesniff.db.driver import SCHEMA_HEAD, Database
 
-# Migrates the database named on the command line and prints whether alembic was loaded.
+# Migrates the database named on the command line the way the gateway ("engine") or
+# the consumer ("driver") does, and prints the revision and which libraries it loaded.
 _MIGRATE_AND_REPORT = """
 import asyncio, sys
-from telesniff.db.engine import create_engine, migrate, schema_revision
+from telesniff.db.driver import Database
 
-async def main():
-    engine = create_engine(sys.argv[1])
-    await migrate(engine)
-    revision = await schema_revision(engine)
-    await engine.dispose()
-    print(revision, "alembic" in sys.modules)
+async def main(how, url):
+    if how == "engine":
+        from telesniff.db.engine import create_engine, migrate, schema_revision
+        engine = create_engine(url)
+        await migrate(engine)
+        revision = await schema_revision(engine)
+        await engine.dispose()
+    else:
+        database = Database.from_url(url)
+        await database.ensure_schema()
+        revision = await database.schema_revision()
+    print(revision, "alembic" in sys.modules, "sqlalchemy" in sys.modules)
 
-asyncio.run(main())
+asyncio.run(main(*sys.argv[1:]))
 """
 
 
 def test_schema_head_is_alembics_head() -> None:
     config = Config()
     config.set_main_option("script_location", str(db_engine._MIGRATIONS))
-    assert ScriptDirectory.from_config(config).get_current_head() == db_engine.SCHEMA_HEAD
+    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_HEAD
 
 
-async def test_migrated_database_is_at_head(engine: AsyncEngine) -> None:
-    assert await db_engine.schema_revision(engine) == db_engine.SCHEMA_HEAD
+async def test_migrated_database_is_at_head(engine: AsyncEngine, database: Database) -> None:
+    assert await db_engine.schema_revision(engine) == SCHEMA_HEAD
+    assert await database.schema_revision() == SCHEMA_HEAD
 
 
-def _migrate_in_child(url: str) -> tuple[str, bool]:
+async def test_an_empty_database_has_no_revision(tmp_path: Path) -> None:
+    assert await Database.from_url(f"sqlite:///{tmp_path / 'empty.db'}").schema_revision() is None
+
+
+def _migrate_in_child(how: str, url: str) -> tuple[str, bool, bool]:
     done = subprocess.run(
-        [sys.executable, "-c", _MIGRATE_AND_REPORT, url],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    revision, loaded = done.stdout.split()
-    return revision, loaded == "True"
+        [sys.executable, "-c", _MIGRATE_AND_REPORT, how, url],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    revision, alembic, sqlalchemy = done.stdout.split()
+    return revision, alembic == "True", sqlalchemy == "True"
 
 
-def test_alembic_loads_only_when_the_schema_is_behind(tmp_path: Path) -> None:
+def test_the_gateway_loads_alembic_only_when_the_schema_is_behind(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
-    assert _migrate_in_child(url) == (db_engine.SCHEMA_HEAD, True)  # empty: migrated
-    assert _migrate_in_child(url) == (db_engine.SCHEMA_HEAD, False)  # at head: one SELECT
+    assert _migrate_in_child("engine", url) == (SCHEMA_HEAD, True, True)  # empty: migrated
+    assert _migrate_in_child("engine", url) == (SCHEMA_HEAD, False, True)  # at head: one SELECT
+
+
+def test_the_consumer_loads_sqlalchemy_only_when_the_schema_is_behind(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    assert _migrate_in_child("driver", url) == (SCHEMA_HEAD, True, True)
+    assert _migrate_in_child("driver", url) == (SCHEMA_HEAD, False, False)
+
+
+@pytest.mark.parametrize(
+    ("url", "dialect", "target"),
+    [
+        ("postgresql://u:p%40ss@db:5432/telesniff", "postgresql", "postgresql://u:p%40ss@db:5432/telesniff"),
+        ("postgresql+asyncpg://u@db/t?ssl=require", "postgresql", "postgresql://u@db/t?ssl=require"),
+        ("postgres://u@db/t", "postgresql", "postgresql://u@db/t"),
+        ("sqlite:///relative/x.db", "sqlite", "relative/x.db"),
+        ("sqlite+aiosqlite:////abs/x.db", "sqlite", "/abs/x.db"),
+    ],
+)  # fmt: skip
+def test_urls_the_consumer_accepts(url: str, dialect: str, target: str) -> None:
+    database = Database.from_url(url)
+    assert (database.dialect, database.target) == (dialect, target)
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("mysql://u@db/t", "unsupported driver 'mysql'"),
+        ("not a url", "cannot parse"),
+        ("sqlite://", "sqlite:///path"),
+        ("sqlite:///x.db?mode=ro", "no options"),
+    ],
+)
+def test_urls_the_consumer_refuses_say_why(url: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=reason):
+        Database.from_url(url)
+
+
+async def test_an_unreachable_database_is_a_store_error_without_the_password() -> None:
+    from telesniff.db.driver import StoreError
+
+    database = Database.from_url("postgresql://u:hunter2@127.0.0.1:1/t")
+    with pytest.raises(StoreError) as raised:
+        await database.connect()
+    assert "hunter2" not in str(raised.value)

@@ -8,12 +8,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from telesniff.contract import Match
+from telesniff.db.driver import Database
 from telesniff.db.models import Detection, Mention
 from telesniff.db.store import Stored, upsert
 from tests.factories import entry
 
 
-async def test_nul_characters_are_stored_as_replacement_characters(engine: AsyncEngine) -> None:
+async def test_nul_characters_are_stored_as_replacement_characters(
+    engine: AsyncEngine, database: Database
+) -> None:
     hostile = dataclasses.replace(
         entry(
             message_id=7,
@@ -26,7 +29,7 @@ async def test_nul_characters_are_stored_as_replacement_characters(engine: Async
     ordinary = entry(message_id=8, text="plain")
 
     # One batch: the hostile message must not take its neighbour down with it.
-    assert await upsert(engine, [Stored("1-0", hostile), Stored("2-0", ordinary)]) == 2
+    assert await upsert(database, [Stored("1-0", hostile), Stored("2-0", ordinary)]) == 2
 
     async with engine.connect() as connection:
         rows = {

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from telesniff import serving
 from telesniff.consumer.worker import Consumer
+from telesniff.db.driver import Database
 from telesniff.db.models import Detection
 from telesniff.gateway.app import create_app
 from telesniff.gateway.server import uvicorn_config
@@ -59,10 +60,13 @@ async def gateway(
 
 
 async def test_every_detection_reaches_the_websocket_once_and_the_database(
-    redis: aioredis.Redis, engine: AsyncEngine, gateway: tuple[str, Settings]
+    redis: aioredis.Redis,
+    engine: AsyncEngine,
+    database: Database,
+    gateway: tuple[str, Settings],
 ) -> None:
     address, settings = gateway
-    consumer = Consumer(redis, engine, settings)
+    consumer = Consumer(redis, database, settings)
     consuming = asyncio.create_task(consumer.run())
     source = FiniteDemo(MESSAGES)
     async with websockets.connect(f"ws://{address}/ws") as client:

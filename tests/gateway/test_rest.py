@@ -10,6 +10,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from telesniff.contract import Entry
+from telesniff.db.driver import Database
 from telesniff.db.store import upsert
 
 from .harness import GatewayFactory, RunningGateway
@@ -35,9 +36,13 @@ def corpus() -> list[Entry]:
     ]  # fmt: skip
 
 
+def database_of(gw: RunningGateway) -> Database:
+    return Database.from_url(gw.settings.database_url_or_default())
+
+
 async def seed(gw: RunningGateway, entries: list[Entry]) -> list[str]:
     ids = [f"{1_700_000_000_000 + index}-0" for index in range(len(entries))]
-    await upsert(gw.engine, stored(ids, entries))
+    await upsert(database_of(gw), stored(ids, entries))
     return ids
 
 
@@ -127,7 +132,7 @@ async def test_edits_replace_the_row(start_gateway: GatewayFactory) -> None:
         original = entry(message_id=77, text="first", matches=[("solana", SOL_A)])
         await seed(gw, [original])
         edited = entry(message_id=77, text="edited", matches=[("solana", SOL_B)], edit=True)
-        await upsert(gw.engine, stored(["1700000000009-0"], [edited]))
+        await upsert(database_of(gw), stored(["1700000000009-0"], [edited]))
         items = (await get(gw, "/api/detections")).json()["items"]
         assert len(items) == 1
         assert items[0]["text"] == "edited"

@@ -19,7 +19,7 @@ from telesniff.consumer import metrics as consumer_metrics
 from telesniff.consumer.metrics import LATENCY_BUCKETS, BatchHistogram
 from telesniff.consumer.worker import Consumer
 from telesniff.contract import Match
-from telesniff.db.engine import create_engine, migrate
+from telesniff.db.driver import Database
 from telesniff.gateway.metrics import Metrics
 from telesniff.listener.writer import Seen, StreamWriter
 from telesniff.observability import MetricsServer
@@ -66,8 +66,8 @@ def test_group_label_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_consumer_metrics_against_real_redis(redis: aioredis.Redis, tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'obs.db'}")
-    await migrate(engine)
+    database = Database.from_url(f"sqlite+aiosqlite:///{tmp_path / 'obs.db'}")
+    await database.ensure_schema()
     settings = Settings(consumer_name="obs-consumer", flush_interval_ms=5, batch_size=50)
     before = {
         "a": sample("telesniff_consumer_entries_total", group="obs-a"),
@@ -79,7 +79,7 @@ async def test_consumer_metrics_against_real_redis(redis: aioredis.Redis, tmp_pa
         "flushes": sample("telesniff_consumer_flush_duration_seconds_count"),
         "batches": sample("telesniff_consumer_batch_size_sum"),
     }  # fmt: skip
-    consumer = Consumer(redis, engine, settings)
+    consumer = Consumer(redis, database, settings)
     running = asyncio.create_task(consumer.run())
     for n in range(1, 121):
         item = entry(
@@ -99,7 +99,6 @@ async def test_consumer_metrics_against_real_redis(redis: aioredis.Redis, tmp_pa
     finally:
         consumer.stop()
         await asyncio.wait_for(running, 10)
-        await engine.dispose()
 
     assert sample("telesniff_consumer_entries_total", group="obs-a") - before["a"] == 100
     assert sample("telesniff_consumer_entries_total", group="obs-b") - before["b"] == 20

@@ -11,6 +11,7 @@ import typer
 from telesniff import runtime
 from telesniff.cli.app import app
 from telesniff.cli.common import settings_or_exit
+from telesniff.db.driver import Database, DatabaseURLError
 from telesniff.settings import Settings
 
 
@@ -27,24 +28,26 @@ def consumer(
             err=True,
         )
         raise typer.Exit(2)
+    try:
+        database = Database.from_url(settings.database_url_or_default())
+    except DatabaseURLError as error:
+        typer.echo(f"telesniff: {error}", err=True)
+        raise typer.Exit(2) from None
     runtime.setup_logging(settings.log_level)
-    runtime.run(lambda stop: _run(settings, stop))
+    runtime.run(lambda stop: _run(settings, database, stop))
 
 
-async def _run(settings: Settings, stop: asyncio.Event) -> None:
-    # Imported here so the other commands never load SQLAlchemy and the consumer.
+async def _run(settings: Settings, database: Database, stop: asyncio.Event) -> None:
+    # Imported here so the other commands never load the consumer.
     from telesniff import broker
     from telesniff.consumer.worker import Consumer
-    from telesniff.db.engine import create_engine, migrate
     from telesniff.observability import MetricsServer
 
     assert settings.redis_url is not None
     client = broker.connect(settings.redis_url, name=f"consumer-{settings.consumer_name}")
-    engine = create_engine(settings.database_url_or_default())
     async with contextlib.AsyncExitStack() as stack:
-        stack.push_async_callback(engine.dispose)
         stack.push_async_callback(client.aclose)
-        worker = Consumer(client, engine, settings)
+        worker = Consumer(client, database, settings)
         if settings.metrics_port is not None:
             health = MetricsServer(
                 lambda: {"consumer": settings.consumer_name, "stored": worker.stored,
@@ -54,7 +57,7 @@ async def _run(settings: Settings, stop: asyncio.Event) -> None:
             # All interfaces: kubelet probes and Prometheus reach the pod IP.
             port = await stack.enter_async_context(health.serve("0.0.0.0", settings.metrics_port))
             typer.echo(f"telesniff consumer: metrics at http://0.0.0.0:{port}/metrics", err=True)
-        await migrate(engine)
+        await database.ensure_schema()
         running = asyncio.create_task(worker.run())
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)

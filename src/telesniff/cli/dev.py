@@ -75,6 +75,7 @@ async def _run(settings: Settings, stop: asyncio.Event, group: GroupFile | None)
     # and a consumer or gateway process should not carry Telethon and the rest in memory.
     from telesniff import serving
     from telesniff.consumer.worker import Consumer
+    from telesniff.db.driver import Database
     from telesniff.db.engine import create_engine, migrate
     from telesniff.gateway.app import create_app
     from telesniff.gateway.server import uvicorn_config
@@ -86,7 +87,7 @@ async def _run(settings: Settings, stop: asyncio.Event, group: GroupFile | None)
     client = broker.connect(settings.redis_url, name="telesniff-dev")
     engine = create_engine(settings.database_url_or_default())
     await migrate(engine)
-    consumer = Consumer(client, engine, settings)
+    consumer = Consumer(client, Database.from_url(settings.database_url_or_default()), settings)
     server = serving.Server(
         uvicorn_config(settings, create_app(settings, redis=client, engine=engine), loop="none")
     )

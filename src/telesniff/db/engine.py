@@ -1,28 +1,25 @@
-"""Async engines for PostgreSQL (asyncpg) and SQLite (aiosqlite), and migrations on start.
+"""SQLAlchemy engines (the gateway's queries) and the alembic migrations.
 
-Every consumer and gateway migrates on start, but after the first deployment the
-schema is already at the newest revision: that case is one ``SELECT`` and never
-imports alembic, which would otherwise stay resident (about 11 MB) in a process
-that runs for weeks.
+Every gateway migrates on start, but after the first deployment the schema is
+already at the newest revision: that case is one ``SELECT`` and never imports
+alembic, which would otherwise stay resident (about 11 MB) in a process that runs
+for weeks.  The consumer checks the same way without SQLAlchemy
+(``telesniff.db.driver``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from telesniff.db.driver import REVISION_QUERY, SCHEMA_HEAD, DatabaseURLError
+
 _MIGRATIONS = Path(__file__).with_name("migrations")
-# The newest revision in migrations/versions (a test checks it against alembic's head).
-SCHEMA_HEAD: Final = "0001"
-
-
-class DatabaseURLError(ValueError):
-    pass
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -84,7 +81,7 @@ async def schema_revision(engine: AsyncEngine) -> str | None:
     """The revision the database is at; None before the first migration."""
     try:
         async with engine.connect() as connection:
-            result = await connection.execute(text("SELECT version_num FROM alembic_version"))
+            result = await connection.execute(text(REVISION_QUERY))
             revision = result.scalar_one_or_none()
     except SQLAlchemyError:  # no alembic_version table yet
         return None

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
 import math
 import sqlite3
 import time
@@ -24,10 +23,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from telesniff.contract import Entry, Match
+from telesniff.db.driver import Connection, Database, StoreError, driver_errors
 
 _UPDATED = (
     "group_name", "chat", "sender_id", "sender", "date", "text", "matches",
@@ -95,10 +93,6 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 _SQLITE_KEYS_PER_QUERY: Final = 4000  # two parameters each, under SQLite's limit of 32766
 
 
-class StoreError(SQLAlchemyError):
-    """The database refused or lost a batch write (the driver's error is the cause)."""
-
-
 @dataclass(frozen=True, slots=True)
 class Stored:
     """An entry with its stream id (the cursor clients resume from)."""
@@ -155,34 +149,30 @@ def _without_nul(item: Stored) -> Stored:
 
 
 async def upsert(
-    engine: AsyncEngine, batch: Sequence[Stored], *, connection: AsyncConnection | None = None
+    database: Database, batch: Sequence[Stored], *, connection: Connection | None = None
 ) -> int:
     """Write a batch in one transaction; returns how many messages it covered.
 
-    ``connection`` (one of ``engine``'s, kept open by the caller) saves a pool checkout,
-    its ping and its reset per batch: the consumer keeps one per batch in flight.
+    ``connection`` (from ``database.connect()``, kept open by the caller) saves a
+    connection per batch: the consumer keeps one per batch in flight.  Raises
+    StoreError (the driver's error chained) when the database refuses or is lost.
     """
     items = [_without_nul(item) for item in latest_per_message(batch)]
     if not items:
         return 0
+    own = connection is None
+    driver = await database.connect() if connection is None else connection
     try:
-        async with contextlib.AsyncExitStack() as stack:
-            if connection is None:
-                connection = await stack.enter_async_context(engine.connect())
-            driver: Any = (await connection.get_raw_connection()).driver_connection
-            if engine.dialect.name == "postgresql":
-                await _upsert_postgresql(driver, items)
-            else:
-                await _upsert_sqlite(driver, items)
-    except _driver_errors() as error:
-        # The drivers' own errors, as the SQLAlchemy error the consumer retries on.
+        if database.dialect == "postgresql":
+            await _upsert_postgresql(driver, items)
+        else:
+            await _upsert_sqlite(driver, items)
+    except driver_errors() as error:
         raise StoreError(f"{type(error).__name__}: {error}") from error
+    finally:
+        if own:
+            await database.discard(driver)
     return len(items)
-
-
-def _driver_errors() -> tuple[type[BaseException], ...]:
-    asyncpg = importlib.import_module("asyncpg")
-    return (asyncpg.PostgresError, asyncpg.InterfaceError, sqlite3.Error, OSError)
 
 
 async def _upsert_postgresql(driver: Any, items: Sequence[Stored]) -> None:
