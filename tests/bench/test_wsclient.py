@@ -185,6 +185,48 @@ async def test_client_process_speaks_the_bench_protocol(
             await process.wait()
 
 
+async def test_a_client_dropped_mid_phase_fails_it_at_once(
+    gateway: RunningGateway, tmp_path: Path
+) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "telesniff.bench.clients", gateway.ws_url(), "2",
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdin is not None
+    assert process.stdout is not None
+
+    async def answer() -> dict[str, object]:
+        assert process.stdout is not None
+        decoded = orjson.loads(await asyncio.wait_for(process.stdout.readline(), 30))
+        assert isinstance(decoded, dict)
+        return decoded
+
+    try:
+        assert await answer() == {"event": "ready", "clients": 2}
+        process.stdin.write(
+            b'{"cmd": "expect", "group": "bench-d", "count": 2, "latency": false}\n'
+        )
+        await process.stdin.drain()
+        settings = gateway.settings
+        await produce(gateway.redis, settings.stream, settings.live_channel,
+                      [entry(group="bench-d") for _ in range(2)])  # fmt: skip
+        assert (await answer())["event"] == "delivered"
+        # A new phase owes each client 3 more; the gateway drops them before any arrive.
+        process.stdin.write(
+            b'{"cmd": "expect", "group": "bench-d", "count": 3, "latency": false}\n'
+        )
+        await process.stdin.drain()
+        gateway.app.state.gateway.runtime.hub.drop_all(1013, "too slow", "slow")
+        failure = await answer()
+        assert failure["event"] == "error"
+        assert "disconnected (close 1013 'too slow') after 0 of 3 detections" in str(
+            failure["error"]
+        )
+    finally:
+        process.kill()
+        await process.wait()
+
+
 def test_feed_client_refuses_wss() -> None:
     async def attempt() -> None:
         FeedClient("wss://127.0.0.1:1/ws", Inbox())

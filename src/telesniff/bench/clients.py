@@ -75,6 +75,19 @@ class Tracker:
         self.behind = len(self.counts) - self.closed
         self.samples = array("d")
 
+    def lost(self, client: int, reason: str) -> None:
+        """A connection ended; one still owed detections fails the phase at once.
+
+        Waiting for its ``delivered`` would otherwise hang the bench for minutes.
+        """
+        self.closed += 1
+        if self.group is not None and self.counts[client] < self.expected:
+            emit({
+                "event": "error",
+                "error": f"client {client} was disconnected ({reason}) after "
+                f"{self.counts[client]} of {self.expected} detections",
+            })  # fmt: skip
+
     def on_frame(self, client: int, frame: bytes, now: float) -> None:
         if self.group is None or not frame.startswith(_DETECTIONS):
             return
@@ -117,7 +130,8 @@ async def _client(
         return
     await ready.put(client)  # registered with the gateway's hub before it said hello
     await asyncio.shield(client.closed)
-    tracker.closed += 1
+    close = client.close_received
+    tracker.lost(index, f"close {close.code} {close.reason!r}" if close else "connection lost")
 
 
 async def serve(url: str, count: int, stop: asyncio.Event) -> None:
