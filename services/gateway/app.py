@@ -16,11 +16,11 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from telesniff import __version__, broker
-from telesniff.db.engine import create_engine, migrate
+from telesniff.db.driver import StoreError
+from telesniff.db.reader import Reader
 from telesniff.gateway.auth import normalize_origins, token_bytes
 from telesniff.gateway.deps import Gateway, JSONBytes, Runtime
 from telesniff.gateway.filters import FilterError
@@ -54,14 +54,16 @@ def create_app(
     settings: Settings,
     *,
     redis: Redis | None = None,
-    engine: AsyncEngine | None = None,
+    database: Reader | None = None,
     registry: CollectorRegistry | None = None,
 ) -> FastAPI:
     """The gateway as an ASGI app.
 
-    ``redis`` (a ``redis.asyncio.Redis`` with ``decode_responses=False``) and ``engine``
-    are used as given and left open; otherwise the lifespan opens them from
-    ``settings.redis_url`` / ``settings.database_url_or_default()`` and closes them.
+    ``redis`` (a ``redis.asyncio.Redis`` with ``decode_responses=False``) and ``database``
+    (a ``telesniff.db.reader.Reader``) are used as given and left open; otherwise the
+    lifespan opens them from ``settings.redis_url`` / ``settings.database_url_or_default()``
+    and closes them.  Either way the schema is migrated on start if it is behind (the
+    only time SQLAlchemy and alembic are imported).
     ``registry`` is where the metrics go (a fresh registry when omitted).
     """
     if redis is None and not settings.redis_url:
@@ -76,25 +78,28 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_redis = redis is None
-        own_engine = engine is None
+        own_database = database is None
         client = (
             redis
             if redis is not None
             else broker.connect(str(settings.redis_url), name="telesniff-gateway")
         )
-        database = (
-            engine if engine is not None else create_engine(settings.database_url_or_default())
+        store = (
+            database
+            if database is not None
+            else Reader.from_url(settings.database_url_or_default())
         )
         hub_task: asyncio.Task[None] | None = None
         try:
-            await migrate(database)
+            await store.database.ensure_schema()
+            await store.open()
             hub = Hub(client, settings.live_channel, gateway.metrics)
             hub_task = asyncio.create_task(hub.run(), name="telesniff-gateway-hub")
             if not await hub.wait_subscribed(SUBSCRIBE_WAIT_S):
                 log.warning("live channel not subscribed yet; /readyz reports it")
             gateway.runtime = Runtime(
                 redis=client,
-                engine=database,
+                database=store,
                 hub=hub,
                 reader=StreamReader(client, settings.stream),
             )
@@ -108,8 +113,8 @@ def create_app(
                     await hub_task
             if own_redis:
                 await client.aclose()
-            if own_engine:
-                await database.dispose()
+            if own_database:
+                await store.close()
 
     app = FastAPI(
         title="telesniff gateway",
@@ -162,6 +167,14 @@ def _install_error_handlers(app: FastAPI) -> None:
             for problem in error.errors()
         )
         return JSONBytes({"detail": problems}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(StoreError)
+    async def store_error(_request: Request, error: StoreError) -> JSONBytes:
+        # The cause is logged here; the client learns only that the store is unavailable.
+        log.error("database: %s", error)
+        return JSONBytes(
+            {"detail": "database unavailable"}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, error: StarletteHTTPException) -> JSONBytes:

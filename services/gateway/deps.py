@@ -9,9 +9,9 @@ import orjson
 from fastapi import Depends, HTTPException, status
 from fastapi.responses import Response
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.requests import HTTPConnection
 
+from telesniff.db.reader import Reader
 from telesniff.gateway.auth import bearer_from_header, token_matches
 from telesniff.gateway.hub import Hub
 from telesniff.gateway.metrics import Metrics
@@ -33,7 +33,7 @@ class Runtime:
     """What the lifespan opens: set while the app is serving."""
 
     redis: Redis
-    engine: AsyncEngine
+    database: Reader
     hub: Hub
     reader: StreamReader
 
@@ -68,8 +68,8 @@ def get_redis(gateway: GatewayDep) -> Redis:
     return gateway.live.redis
 
 
-def get_engine(gateway: GatewayDep) -> AsyncEngine:
-    return gateway.live.engine
+def get_database(gateway: GatewayDep) -> Reader:
+    return gateway.live.database
 
 
 def get_hub(gateway: GatewayDep) -> Hub:
@@ -78,7 +78,7 @@ def get_hub(gateway: GatewayDep) -> Hub:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
-EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
+DatabaseDep = Annotated[Reader, Depends(get_database)]
 HubDep = Annotated[Hub, Depends(get_hub)]
 
 

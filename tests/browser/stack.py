@@ -24,7 +24,6 @@ from telesniff import broker, contract
 from telesniff.consumer.worker import Consumer
 from telesniff.contract import Entry, Match, MatchKind
 from telesniff.db.driver import Database
-from telesniff.db.engine import create_engine, migrate
 from telesniff.detect import Detector
 from telesniff.gateway import create_app
 from telesniff.gateway.server import uvicorn_config
@@ -125,7 +124,6 @@ class Stack:
         self.settings = Settings(**options)
         self.redis: Redis = broker.connect(redis_url, name="browser-test-producer")
         self._consumer_redis: Redis = broker.connect(redis_url, name="browser-test-consumer")
-        self._engine = create_engine(self.settings.database_url_or_default())
         self._consumer: Consumer | None = None
         self._consumer_task: asyncio.Task[None] | None = None
         self._server: uvicorn.Server | None = None
@@ -136,8 +134,9 @@ class Stack:
         return f"http://127.0.0.1:{self.settings.port}"
 
     async def start(self) -> None:
-        await migrate(self._engine)
         database = Database.from_url(self.settings.database_url_or_default())
+        # Before the consumer writes; each gateway start then finds the schema at head.
+        await database.ensure_schema()
         self._consumer = Consumer(self._consumer_redis, database, self.settings)
         self._consumer_task = asyncio.create_task(self._consumer.run(), name="browser-consumer")
         await self.start_gateway()
@@ -168,7 +167,7 @@ class Stack:
         await asyncio.wait_for(task, 20)
 
     async def publish(self, entries: Sequence[Entry]) -> list[str]:
-        """XADD entries upstream (pipelined, like the listener); returns their stream ids."""
+        """XADD entries upstream (one pipeline); returns their stream ids."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for item in entries:
                 pipe.xadd(self.settings.stream, {contract.FIELD: contract.encode(item)})
@@ -193,4 +192,3 @@ class Stack:
             await asyncio.wait_for(self._consumer_task, 20)
         await self.redis.aclose()
         await self._consumer_redis.aclose()
-        await self._engine.dispose()

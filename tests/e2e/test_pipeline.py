@@ -18,6 +18,7 @@ from telesniff import serving
 from telesniff.consumer.worker import Consumer
 from telesniff.db.driver import Database
 from telesniff.db.models import Detection
+from telesniff.db.reader import Reader
 from telesniff.gateway.app import create_app
 from telesniff.gateway.server import uvicorn_config
 from telesniff.groupspec import GroupSpec
@@ -44,12 +45,14 @@ class FiniteDemo:
 
 @pytest.fixture
 async def gateway(
-    redis: aioredis.Redis, engine: AsyncEngine, redis_url: str
+    redis: aioredis.Redis, database: Database, redis_url: str
 ) -> AsyncIterator[tuple[str, Settings]]:
     settings = Settings(
         redis_url=redis_url, port=free_port(), consumer_name="e2e", client_queue=10_000
     )
-    app = create_app(settings, redis=redis, engine=engine)
+    # The gateway reads the test's (parametrised) database, not the settings' default.
+    reader = Reader(database)
+    app = create_app(settings, redis=redis, database=reader)
     server = serving.Server(uvicorn_config(settings, app, loop="none", log_level="warning"))
     stop = asyncio.Event()
     gateway_task = asyncio.create_task(serving.serve_until(server, stop))
@@ -57,6 +60,7 @@ async def gateway(
     yield f"127.0.0.1:{settings.port}", settings
     stop.set()
     await gateway_task
+    await reader.close()
 
 
 async def test_every_detection_reaches_the_websocket_once_and_the_database(

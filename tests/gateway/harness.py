@@ -18,10 +18,9 @@ import uvicorn
 from fastapi import FastAPI
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from telesniff import broker
-from telesniff.db.engine import create_engine
+from telesniff.db.driver import Database
 from telesniff.gateway import create_app
 from telesniff.gateway.server import uvicorn_config
 from telesniff.settings import Settings
@@ -74,8 +73,12 @@ class RunningGateway:
     settings: Settings
     app: FastAPI
     redis: Redis
-    engine: AsyncEngine
     port: int
+
+    @property
+    def database(self) -> Database:
+        """The gateway's database (the gateway opens its own read connections)."""
+        return Database.from_url(self.settings.database_url_or_default())
 
     @property
     def base_url(self) -> str:
@@ -135,14 +138,12 @@ def gateway_factory(redis_url: str, directory: Path) -> GatewayFactory:
         options.update(overrides)
         settings = Settings(**options)
         redis = broker.connect(str(settings.redis_url), name=f"gateway-test-{tag}")
-        engine = create_engine(settings.database_url_or_default())
         try:
-            app = create_app(settings, redis=redis, engine=engine)
+            app = create_app(settings, redis=redis)
             async with serving(app, settings, sock, **({"ws": ws} if ws else {})):
-                yield RunningGateway(settings, app, redis, engine, settings.port)
+                yield RunningGateway(settings, app, redis, settings.port)
         finally:
             await redis.aclose()
-            await engine.dispose()
             sock.close()
 
     return start

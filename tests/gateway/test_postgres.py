@@ -12,7 +12,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from telesniff.bench.servers import PG_BINS
 
@@ -37,10 +36,13 @@ def start_pg(start_gateway: GatewayFactory, pg_url: str) -> GatewayFactory:
     @asynccontextmanager
     async def start(**overrides: Any) -> AsyncIterator[RunningGateway]:
         async with start_gateway(database_url=pg_url, **overrides) as gw:
-            assert gw.engine.dialect.name == "postgresql"
-            async with gw.engine.begin() as connection:
-                await connection.execute(text("DELETE FROM mentions"))
-                await connection.execute(text("DELETE FROM detections"))
+            assert gw.database.dialect == "postgresql"
+            connection = await gw.database.connect()
+            try:
+                await connection.execute("DELETE FROM mentions")
+                await connection.execute("DELETE FROM detections")
+            finally:
+                await connection.close()
             yield gw
 
     return start
@@ -48,6 +50,10 @@ def start_pg(start_gateway: GatewayFactory, pg_url: str) -> GatewayFactory:
 
 async def test_filters(start_pg: GatewayFactory) -> None:
     await test_rest.test_detection_filters(start_pg)
+
+
+async def test_text_search_case(start_pg: GatewayFactory) -> None:
+    await test_rest.test_text_search_folds_case_as_the_database_does(start_pg)
 
 
 async def test_pagination(start_pg: GatewayFactory) -> None:

@@ -99,6 +99,44 @@ async def test_detection_filters(start_gateway: GatewayFactory) -> None:
         }  # fmt: skip
 
 
+async def test_text_search_folds_case_as_the_database_does(start_gateway: GatewayFactory) -> None:
+    """ASCII letters match in any case on both databases; other letters differ.
+
+    The search text is lowercased in Python (Unicode-aware); the stored text is folded
+    by the database, as SQLAlchemy's ``ilike`` rendered it before: SQLite's ``lower()``
+    folds ASCII only, PostgreSQL's ``ILIKE`` folds by the database's locale (C.UTF-8
+    here and in most deployments, which folds Ö to ö).
+    """
+    async with start_gateway() as gw:
+        await seed(gw, [
+            entry(message_id=1, text="Ölpreis steigt"),
+            entry(message_id=2, text="ölpreis fällt"),
+            entry(message_id=3, text="GM Frens"),
+        ])  # fmt: skip
+        assert message_ids(await get(gw, "/api/detections", q="gm FR")) == [3]
+        assert message_ids(await get(gw, "/api/detections", q="FÄLLT")) == [2]
+        umlaut = message_ids(await get(gw, "/api/detections", q="ÖLPREIS"))
+        if gw.database.dialect == "sqlite":
+            assert umlaut == [2]  # the stored "Ö" is not folded
+        else:
+            assert umlaut == [2, 1]
+
+
+async def test_a_database_error_is_a_503(start_gateway: GatewayFactory) -> None:
+    async with start_gateway() as gw:
+        connection = await gw.database.connect()
+        try:  # a table gone (SQLite only: the PostgreSQL database is shared)
+            await connection.execute("DROP TABLE mentions")
+            await connection.commit()
+        finally:
+            await connection.close()
+        response = await get(gw, "/api/addresses/hot")
+        assert response.status_code == 503
+        assert response.json() == {"detail": "database unavailable"}
+        assert (await get(gw, "/api/detections")).status_code == 200
+        assert (await get(gw, "/readyz")).json()["checks"]["database"] == "ok"
+
+
 async def test_pagination_walks_every_row_once(start_gateway: GatewayFactory) -> None:
     async with start_gateway() as gw:
         await seed(gw, [entry(message_id=n, text=f"m{n}") for n in range(1, 12)])

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from telesniff.db.queries import DetectionQuery, list_detections
-from telesniff.gateway.deps import Authorized, EngineDep, JSONBytes
+from telesniff.gateway.deps import Authorized, DatabaseDep, JSONBytes
 from telesniff.gateway.filters import parse_filter
 from telesniff.gateway.schemas import DetectionsPage, Problem
 
@@ -40,7 +40,7 @@ def decode_page_cursor(cursor: str) -> int:
     responses={400: {"model": Problem}, 401: {"model": Problem}, 422: {"model": Problem}},
 )
 async def detections(
-    engine: EngineDep,
+    database: DatabaseDep,
     group: Annotated[str | None, Query(description="ChatGroup name(s), comma-separated")] = None,
     chat: Annotated[str | None, Query(description="chat id")] = None,
     sender: Annotated[str | None, Query(description="sender id or username")] = None,
@@ -66,7 +66,7 @@ async def detections(
         before_id=decode_page_cursor(cursor) if cursor else None,
         limit=limit,
     )
-    items, last = await list_detections(engine, query)
+    items, last = await list_detections(database, query)
     return JSONBytes(
         {"items": items, "next": encode_page_cursor(last) if last is not None else None}
     )

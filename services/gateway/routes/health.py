@@ -35,7 +35,7 @@ async def readyz(gateway: GatewayDep) -> JSONBytes:
         except Exception as error:  # any failure means not ready; report its type only
             checks["redis"] = f"failed: {type(error).__name__}"
         try:
-            await asyncio.wait_for(ping(runtime.engine), CHECK_TIMEOUT_S)
+            await asyncio.wait_for(ping(runtime.database), CHECK_TIMEOUT_S)
             checks["database"] = "ok"
         except Exception as error:
             checks["database"] = f"failed: {type(error).__name__}"

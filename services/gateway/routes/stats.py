@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
 from telesniff.db.queries import detection_totals
-from telesniff.gateway.deps import Authorized, EngineDep, HubDep, JSONBytes, RedisDep, SettingsDep
+from telesniff.gateway.deps import Authorized, DatabaseDep, HubDep, JSONBytes, RedisDep, SettingsDep
 from telesniff.gateway.schemas import Problem, StatsOut
 from telesniff.settings import Settings
 
@@ -49,10 +49,10 @@ async def stream_state(redis: Redis, settings: Settings) -> dict[str, Any] | Non
 
 @router.get("/stats", response_model=StatsOut, responses={401: {"model": Problem}})
 async def stats(
-    settings: SettingsDep, engine: EngineDep, redis: RedisDep, hub: HubDep
+    settings: SettingsDep, database: DatabaseDep, redis: RedisDep, hub: HubDep
 ) -> JSONBytes:
     now = time.time()
-    totals = await detection_totals(engine, now)
+    totals = await detection_totals(database, now)
     return JSONBytes(
         {
             "time": now,

@@ -76,7 +76,6 @@ async def _run(settings: Settings, stop: asyncio.Event, group: GroupFile | None)
     from telesniff import serving
     from telesniff.consumer.worker import Consumer
     from telesniff.db.driver import Database
-    from telesniff.db.engine import create_engine, migrate
     from telesniff.gateway.app import create_app
     from telesniff.gateway.server import uvicorn_config
     from telesniff.listener.demo import DemoSource
@@ -85,11 +84,12 @@ async def _run(settings: Settings, stop: asyncio.Event, group: GroupFile | None)
 
     assert settings.redis_url is not None
     client = broker.connect(settings.redis_url, name="telesniff-dev")
-    engine = create_engine(settings.database_url_or_default())
-    await migrate(engine)
-    consumer = Consumer(client, Database.from_url(settings.database_url_or_default()), settings)
+    database = Database.from_url(settings.database_url_or_default())
+    # Before the consumer starts writing; the gateway's start then finds it at head.
+    await database.ensure_schema()
+    consumer = Consumer(client, database, settings)
     server = serving.Server(
-        uvicorn_config(settings, create_app(settings, redis=client, engine=engine), loop="none")
+        uvicorn_config(settings, create_app(settings, redis=client), loop="none")
     )
     listeners_stop = asyncio.Event()
     if group is not None and group.spec.source == "telegram":
@@ -137,7 +137,6 @@ async def _run(settings: Settings, stop: asyncio.Event, group: GroupFile | None)
         await asyncio.gather(consuming, return_exceptions=True)
         await gateway_task
         await client.aclose()
-        await engine.dispose()
         typer.echo("telesniff dev stopped.", err=True)
 
 

@@ -1,11 +1,12 @@
-"""The database as the consumer writes it: driver connections straight from the URL.
+"""The database as the consumer and the gateway use it: driver connections from the URL.
 
 The consumer only ever runs one prepared upsert per batch on a connection it keeps
-open, so it talks to asyncpg or aiosqlite directly.  Going through SQLAlchemy's
-engine added nothing on that path but 18 MB of imports resident in every consumer
-(about a fifth of its memory); SQLAlchemy and alembic are loaded only when the
-schema has to be migrated (``ensure_schema``), which after the first deployment is
-never.  The gateway's queries still use SQLAlchemy (``telesniff.db.queries``).
+open, and the gateway a handful of fixed ``SELECT`` statements (``telesniff.db.reader``,
+``telesniff.db.queries``), so both talk to asyncpg or aiosqlite directly.  Going
+through SQLAlchemy's engine added nothing on those paths but 18 MB of imports resident
+in every process (about a fifth of its memory); SQLAlchemy and alembic are loaded only
+when the schema has to be migrated (``ensure_schema``), which after the first
+deployment is never.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class DatabaseURLError(ValueError):
 
 
 class StoreError(Exception):
-    """The database refused or lost a write, or could not be reached (the cause is chained)."""
+    """The database refused or lost a statement, or could not be reached (cause chained)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,22 +1,37 @@
 """Read queries for the gateway: detection history, totals, hot addresses, one address.
 
-Everything here is plain SQLAlchemy Core over the two tables, so PostgreSQL and
-SQLite run the same statements.  Times are epoch seconds.
+Plain SQL over the two tables, run through ``telesniff.db.reader.Reader`` (asyncpg or
+aiosqlite, no SQLAlchemy).  Each statement is written once with ``?`` placeholders and
+runs on both databases; the only dialect difference is the case-insensitive text
+search, kept as SQLAlchemy's ``ilike`` rendered it before: ``ILIKE`` on PostgreSQL,
+``lower(text) LIKE lower(?)`` on SQLite (whose ``lower`` folds ASCII letters only).
+Lists (``IN``) are expanded to one placeholder per value.  Times are epoch seconds.
 """
+
+# ruff: noqa: S608 - statements are assembled from constant fragments and ``?``
+# placeholders only; every value, including each IN-list item, is a bound parameter.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, and_, exists, func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+import orjson
 
 from telesniff.contract import Entry, Match, to_view
-from telesniff.db.models import Detection, Mention
+from telesniff.db.reader import Reader, Row
 
 ADDRESS_KINDS: Final = ("solana", "evm")
+
+_DETECTION_COLUMNS: Final = (
+    "id, chat_id, message_id, group_name, chat, sender_id, sender, date, text, matches, "
+    "edited, received_at, stream_id"
+)
+_TEXT_MATCH: Final = {
+    "postgresql": "text ILIKE ? ESCAPE '\\'",
+    "sqlite": "lower(text) LIKE lower(?) ESCAPE '\\'",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,155 +52,182 @@ def _escape_like(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _conditions(query: DetectionQuery) -> list[ColumnElement[bool]]:
-    table = Detection
-    conditions: list[ColumnElement[bool]] = []
+def _in(column: str, values: Collection[str]) -> str:
+    """``column IN (?, …)``, one placeholder per value; false for no values (as SQLAlchemy)."""
+    if not values:
+        return "1 = 0"  # ``IN ()`` is a syntax error on PostgreSQL
+    return f"{column} IN ({', '.join('?' * len(values))})"
+
+
+def _conditions(query: DetectionQuery, dialect: str) -> tuple[list[str], list[Any]]:
+    conditions: list[str] = []
+    args: list[Any] = []
     if query.groups is not None:
-        conditions.append(table.group_name.in_(sorted(query.groups)))
+        groups = sorted(query.groups)
+        conditions.append(_in("group_name", groups))
+        args += groups
     if query.chat_id is not None:
-        conditions.append(table.chat_id == query.chat_id)
+        conditions.append("chat_id = ?")
+        args.append(query.chat_id)
     if query.sender_id is not None:
-        conditions.append(table.sender_id == query.sender_id)
+        conditions.append("sender_id = ?")
+        args.append(query.sender_id)
     if query.sender is not None:
-        conditions.append(func.lower(table.sender) == query.sender.lower())
+        conditions.append("lower(sender) = ?")
+        args.append(query.sender.lower())
     if query.kinds is not None:
+        kinds = sorted(query.kinds)
         conditions.append(
-            exists().where(
-                Mention.chat_id == table.chat_id,
-                Mention.message_id == table.message_id,
-                Mention.kind.in_(sorted(query.kinds)),
-            )
+            "EXISTS (SELECT 1 FROM mentions WHERE mentions.chat_id = detections.chat_id"
+            f" AND mentions.message_id = detections.message_id AND {_in('mentions.kind', kinds)})"
         )
+        args += kinds
     if query.text:
-        conditions.append(table.text.ilike(f"%{_escape_like(query.text)}%", escape="\\"))
+        conditions.append(_TEXT_MATCH[dialect])
+        args.append(f"%{_escape_like(query.text)}%")
     if query.since is not None:
-        conditions.append(table.date >= query.since)
+        conditions.append("date >= ?")
+        args.append(float(query.since))
     if query.until is not None:
-        conditions.append(table.date < query.until)
+        conditions.append("date < ?")
+        args.append(float(query.until))
     if query.before_id is not None:
-        conditions.append(table.id < query.before_id)
-    return conditions
+        conditions.append("id < ?")
+        args.append(query.before_id)
+    return conditions, args
 
 
-def detection_item(row: Any) -> dict[str, Any]:
+def detection_item(row: Row) -> dict[str, Any]:
     """A stored detection in the client shape: ``to_view`` plus ``id`` and ``edited``."""
+    # A JSON column: asyncpg returns ``json`` as text, SQLite stores text.
+    matches = row["matches"]
+    if isinstance(matches, str | bytes):
+        matches = orjson.loads(matches)
     entry = Entry(
-        group=row.group_name,
-        chat_id=row.chat_id,
-        message_id=row.message_id,
-        date=row.date,
-        text=row.text,
-        matches=tuple(Match(m["kind"], m["value"]) for m in row.matches),
-        received_at=row.received_at,
-        sender_id=row.sender_id,
-        sender=row.sender,
-        chat=row.chat,
-        edit=bool(row.edited),
+        group=row["group_name"],
+        chat_id=row["chat_id"],
+        message_id=row["message_id"],
+        date=row["date"],
+        text=row["text"],
+        matches=tuple(Match(m["kind"], m["value"]) for m in matches),
+        received_at=row["received_at"],
+        sender_id=row["sender_id"],
+        sender=row["sender"],
+        chat=row["chat"],
+        edit=bool(row["edited"]),
     )
-    item = to_view(entry, row.stream_id)
-    item["id"] = row.id
-    item["edited"] = bool(row.edited)
+    item = to_view(entry, row["stream_id"])
+    item["id"] = row["id"]
+    item["edited"] = bool(row["edited"])
     return item
 
 
 async def list_detections(
-    engine: AsyncEngine, query: DetectionQuery
+    reader: Reader, query: DetectionQuery
 ) -> tuple[list[dict[str, Any]], int | None]:
     """Newest first by row id; returns the items and the id to continue before (or None)."""
-    statement = (
-        select(Detection.__table__)
-        .where(*_conditions(query))
-        .order_by(Detection.id.desc())
-        .limit(query.limit + 1)
+    conditions, args = _conditions(query, reader.dialect)
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    # One row more than asked says whether there is a next page.
+    rows = await reader.fetch(
+        f"SELECT {_DETECTION_COLUMNS} FROM detections{where} ORDER BY id DESC LIMIT ?",
+        *args,
+        query.limit + 1,
     )
-    async with engine.connect() as connection:
-        rows = (await connection.execute(statement)).all()
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     items = [detection_item(row) for row in rows]
-    return items, (rows[-1].id if more and rows else None)
+    return items, (rows[-1]["id"] if more and rows else None)
 
 
-async def detection_totals(engine: AsyncEngine, now: float) -> dict[str, Any]:
+_TOTAL: Final = "SELECT count(*) FROM detections"
+_LAST_HOUR: Final = "SELECT count(*) FROM detections WHERE date >= ?"
+_BY_GROUP: Final = "SELECT group_name, count(*) FROM detections GROUP BY group_name"
+# Messages per kind: a message mentioning two solana addresses counts once.
+_BY_KIND: Final = (
+    "SELECT kind, count(*) FROM"
+    " (SELECT DISTINCT kind, chat_id, message_id FROM mentions) AS per_kind GROUP BY kind"
+)
+
+
+async def detection_totals(reader: Reader, now: float) -> dict[str, Any]:
     """Counts for the dashboard: all, last hour, by ChatGroup, by match kind (messages)."""
-    per_kind = select(Mention.kind, Mention.chat_id, Mention.message_id).distinct().subquery()
-    async with engine.connect() as connection:
-        total = (await connection.execute(select(func.count()).select_from(Detection))).scalar()
-        last_hour = (
-            await connection.execute(
-                select(func.count()).select_from(Detection).where(Detection.date >= now - 3600)
-            )
-        ).scalar()
-        by_group = (
-            await connection.execute(
-                select(Detection.group_name, func.count()).group_by(Detection.group_name)
-            )
-        ).all()
-        by_kind = (
-            await connection.execute(
-                select(per_kind.c.kind, func.count()).group_by(per_kind.c.kind)
-            )
-        ).all()
+    total, last_hour, by_group, by_kind = await reader.fetch_many(
+        [(_TOTAL, ()), (_LAST_HOUR, (float(now) - 3600,)), (_BY_GROUP, ()), (_BY_KIND, ())]
+    )
     return {
-        "detections": int(total or 0),
-        "last_hour": int(last_hour or 0),
-        "by_group": {name: int(count) for name, count in by_group},
-        "by_kind": {kind: int(count) for kind, count in by_kind},
+        "detections": int(total[0][0] or 0),
+        "last_hour": int(last_hour[0][0] or 0),
+        "by_group": {row[0]: int(row[1]) for row in by_group},
+        "by_kind": {row[0]: int(row[1]) for row in by_kind},
     }
 
 
 async def hot_addresses(
-    engine: AsyncEngine, *, since: float, kinds: Sequence[str], limit: int
+    reader: Reader, *, since: float, kinds: Sequence[str], limit: int
 ) -> list[dict[str, Any]]:
     """Addresses mentioned since ``since``, by distinct chats, then mentions, then recency."""
-    chats = func.count(func.distinct(Mention.chat_id)).label("chats")
-    mentions = func.count().label("mentions")
-    last_seen = func.max(Mention.date).label("last_seen")
-    statement = (
-        select(
-            Mention.kind,
-            Mention.value,
-            mentions,
-            chats,
-            func.count(func.distinct(Mention.sender_id)).label("senders"),
-            last_seen,
-        )
-        .where(Mention.date >= since, Mention.kind.in_(list(kinds)))
-        .group_by(Mention.kind, Mention.value)
-        .order_by(chats.desc(), mentions.desc(), last_seen.desc(), Mention.value)
-        .limit(limit)
+    kinds = list(kinds)
+    ranked = await reader.fetch(
+        "SELECT kind, value, count(*) AS mentions, count(DISTINCT chat_id) AS chats,"
+        " count(DISTINCT sender_id) AS senders, max(date) AS last_seen"
+        f" FROM mentions WHERE date >= ? AND {_in('kind', kinds)}"
+        " GROUP BY kind, value"
+        " ORDER BY chats DESC, mentions DESC, last_seen DESC, value LIMIT ?",
+        float(since),
+        *kinds,
+        limit,
     )
-    async with engine.connect() as connection:
-        ranked = (await connection.execute(statement)).all()
-        if not ranked:
-            return []
-        firsts = (
-            await connection.execute(
-                select(Mention.kind, Mention.value, func.min(Mention.date))
-                .where(
-                    Mention.value.in_([row.value for row in ranked]),
-                    Mention.kind.in_(list(kinds)),
-                )
-                .group_by(Mention.kind, Mention.value)
-            )
-        ).all()
-    first_seen = {(kind, value): first for kind, value, first in firsts}
+    if not ranked:
+        return []
+    # First seen over all time, not only the window.
+    values = [row["value"] for row in ranked]
+    firsts = await reader.fetch(
+        f"SELECT kind, value, min(date) FROM mentions WHERE {_in('value', values)}"
+        f" AND {_in('kind', kinds)} GROUP BY kind, value",
+        *values,
+        *kinds,
+    )
+    first_seen = {(row[0], row[1]): row[2] for row in firsts}
     return [
         {
-            "kind": row.kind,
-            "value": row.value,
-            "mentions": int(row.mentions),
-            "chats": int(row.chats),
-            "senders": int(row.senders),
-            "first_seen": first_seen.get((row.kind, row.value), row.last_seen),
-            "last_seen": row.last_seen,
+            "kind": row["kind"],
+            "value": row["value"],
+            "mentions": int(row["mentions"]),
+            "chats": int(row["chats"]),
+            "senders": int(row["senders"]),
+            "first_seen": first_seen.get((row["kind"], row["value"]), row["last_seen"]),
+            "last_seen": row["last_seen"],
         }
         for row in ranked
     ]
 
 
+# A mention's message may be gone (nothing deletes detections today, but the join must
+# not drop mentions if it ever does): the chat title comes through an outer join.
+_JOINED: Final = (
+    "mentions AS m LEFT OUTER JOIN detections AS d"
+    " ON d.chat_id = m.chat_id AND d.message_id = m.message_id"
+)
+_SCOPE: Final = "m.value = ? AND m.kind = ?"
+_CHATS: Final = (
+    'SELECT m.chat_id, max(d.chat) AS chat, max(m.group_name) AS "group",'
+    " min(m.date) AS first_seen, count(*) AS n"
+    f" FROM {_JOINED} WHERE {_SCOPE} GROUP BY m.chat_id ORDER BY first_seen, m.chat_id"
+)
+_SENDERS: Final = (
+    "SELECT sender_id, max(sender) AS sender, count(*) AS n, min(date) AS first_seen"
+    " FROM mentions AS m WHERE " + _SCOPE + " GROUP BY sender_id ORDER BY first_seen"
+)
+_TIMELINE: Final = (
+    "SELECT m.date, m.chat_id, d.chat, m.group_name, m.sender_id, m.sender, m.message_id"
+    f" FROM {_JOINED} WHERE {_SCOPE}"
+    " ORDER BY m.date DESC, m.chat_id, m.message_id LIMIT ?"
+)
+
+
 async def address_detail(
-    engine: AsyncEngine, value: str, *, kind: str | None = None, timeline_limit: int = 200
+    reader: Reader, value: str, *, kind: str | None = None, timeline_limit: int = 200
 ) -> dict[str, Any] | None:
     """Everything known about one address (or keyword/url), or None if never mentioned.
 
@@ -193,71 +235,20 @@ async def address_detail(
     mentioned kind is used.  The timeline holds the latest ``timeline_limit``
     mentions, oldest first.
     """
-    async with engine.connect() as connection:
-        count = func.count().label("n")
-        kinds = (
-            await connection.execute(
-                select(Mention.kind, count, func.min(Mention.date))
-                .where(Mention.value == value, *([Mention.kind == kind] if kind else []))
-                .group_by(Mention.kind)
-                .order_by(count.desc(), Mention.kind)
-            )
-        ).all()
-        if not kinds:
-            return None
-        chosen, mentions, first_seen = kinds[0]
-        scope = (Mention.value == value, Mention.kind == chosen)
-        joined = Mention.__table__.outerjoin(
-            Detection.__table__,
-            and_(Detection.chat_id == Mention.chat_id, Detection.message_id == Mention.message_id),
-        )
-        chat_first = func.min(Mention.date).label("first_seen")
-        sender_first = func.min(Mention.date).label("first_seen")
-        chats = (
-            await connection.execute(
-                select(
-                    Mention.chat_id,
-                    func.max(Detection.chat).label("chat"),
-                    func.max(Mention.group_name).label("group"),
-                    chat_first,
-                    func.count().label("n"),
-                )
-                .select_from(joined)
-                .where(*scope)
-                .group_by(Mention.chat_id)
-                .order_by(chat_first, Mention.chat_id)
-            )
-        ).all()
-        senders = (
-            await connection.execute(
-                select(
-                    Mention.sender_id,
-                    func.max(Mention.sender).label("sender"),
-                    func.count().label("n"),
-                    sender_first,
-                )
-                .where(*scope)
-                .group_by(Mention.sender_id)
-                .order_by(sender_first)
-            )
-        ).all()
-        timeline = (
-            await connection.execute(
-                select(
-                    Mention.date,
-                    Mention.chat_id,
-                    Detection.chat,
-                    Mention.group_name,
-                    Mention.sender_id,
-                    Mention.sender,
-                    Mention.message_id,
-                )
-                .select_from(joined)
-                .where(*scope)
-                .order_by(Mention.date.desc(), Mention.chat_id, Mention.message_id)
-                .limit(timeline_limit)
-            )
-        ).all()
+    kinds = await reader.fetch(
+        "SELECT kind, count(*) AS n, min(date) FROM mentions WHERE value = ?"
+        + (" AND kind = ?" if kind else "")
+        + " GROUP BY kind ORDER BY n DESC, kind",
+        value,
+        *([kind] if kind else []),
+    )
+    if not kinds:
+        return None
+    chosen, mentions, first_seen = kinds[0][0], kinds[0][1], kinds[0][2]
+    scope = (value, chosen)
+    chats, senders, timeline = await reader.fetch_many(
+        [(_CHATS, scope), (_SENDERS, scope), (_TIMELINE, (*scope, timeline_limit))]
+    )
     return {
         "kind": chosen,
         "value": value,
@@ -265,38 +256,38 @@ async def address_detail(
         "mentions": int(mentions),
         "chats": [
             {
-                "chat_id": row.chat_id,
-                "chat": row.chat,
-                "group": row.group,
-                "first_seen": row.first_seen,
-                "count": int(row.n),
+                "chat_id": row["chat_id"],
+                "chat": row["chat"],
+                "group": row["group"],
+                "first_seen": row["first_seen"],
+                "count": int(row["n"]),
             }
             for row in chats
         ],
         "senders": [
             {
-                "sender_id": row.sender_id,
-                "sender": row.sender,
-                "count": int(row.n),
-                "first_seen": row.first_seen,
+                "sender_id": row["sender_id"],
+                "sender": row["sender"],
+                "count": int(row["n"]),
+                "first_seen": row["first_seen"],
             }
             for row in senders
         ],
         "timeline": [
             {
-                "date": row.date,
-                "chat_id": row.chat_id,
-                "chat": row.chat,
-                "group": row.group_name,
-                "sender_id": row.sender_id,
-                "sender": row.sender,
-                "message_id": row.message_id,
+                "date": row["date"],
+                "chat_id": row["chat_id"],
+                "chat": row["chat"],
+                "group": row["group_name"],
+                "sender_id": row["sender_id"],
+                "sender": row["sender"],
+                "message_id": row["message_id"],
             }
             for row in reversed(timeline)
         ],
     }
 
 
-async def ping(engine: AsyncEngine) -> None:
-    async with engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
+async def ping(reader: Reader) -> None:
+    """One round trip to the database (``/readyz``); StoreError when it fails."""
+    await reader.fetch("SELECT 1")
