@@ -9,31 +9,23 @@ from pathlib import Path
 import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from telesniff.db import engine as db_engine
 from telesniff.db.driver import SCHEMA_HEAD, Database
 
-# Migrates the database named on the command line the way the gateway ("engine") or
-# the consumer ("driver") does, and prints the revision and which libraries it loaded.
+# Migrates the database named on the command line as every process does on start, and
+# prints the revision and which libraries that loaded.
 _MIGRATE_AND_REPORT = """
 import asyncio, sys
 from telesniff.db.driver import Database
 
-async def main(how, url):
-    if how == "engine":
-        from telesniff.db.engine import create_engine, migrate, schema_revision
-        engine = create_engine(url)
-        await migrate(engine)
-        revision = await schema_revision(engine)
-        await engine.dispose()
-    else:
-        database = Database.from_url(url)
-        await database.ensure_schema()
-        revision = await database.schema_revision()
+async def main(url):
+    database = Database.from_url(url)
+    await database.ensure_schema()
+    revision = await database.schema_revision()
     print(revision, "alembic" in sys.modules, "sqlalchemy" in sys.modules)
 
-asyncio.run(main(*sys.argv[1:]))
+asyncio.run(main(sys.argv[1]))
 """
 
 
@@ -43,8 +35,7 @@ def test_schema_head_is_alembics_head() -> None:
     assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_HEAD
 
 
-async def test_migrated_database_is_at_head(engine: AsyncEngine, database: Database) -> None:
-    assert await db_engine.schema_revision(engine) == SCHEMA_HEAD
+async def test_migrated_database_is_at_head(database: Database) -> None:
     assert await database.schema_revision() == SCHEMA_HEAD
 
 
@@ -52,25 +43,19 @@ async def test_an_empty_database_has_no_revision(tmp_path: Path) -> None:
     assert await Database.from_url(f"sqlite:///{tmp_path / 'empty.db'}").schema_revision() is None
 
 
-def _migrate_in_child(how: str, url: str) -> tuple[str, bool, bool]:
+def _migrate_in_child(url: str) -> tuple[str, bool, bool]:
     done = subprocess.run(
-        [sys.executable, "-c", _MIGRATE_AND_REPORT, how, url],
+        [sys.executable, "-c", _MIGRATE_AND_REPORT, url],
         capture_output=True, text=True, check=True, timeout=120,
     )  # fmt: skip
     revision, alembic, sqlalchemy = done.stdout.split()
     return revision, alembic == "True", sqlalchemy == "True"
 
 
-def test_the_gateway_loads_alembic_only_when_the_schema_is_behind(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
-    assert _migrate_in_child("engine", url) == (SCHEMA_HEAD, True, True)  # empty: migrated
-    assert _migrate_in_child("engine", url) == (SCHEMA_HEAD, False, True)  # at head: one SELECT
-
-
-def test_the_consumer_loads_sqlalchemy_only_when_the_schema_is_behind(tmp_path: Path) -> None:
+def test_sqlalchemy_and_alembic_load_only_when_the_schema_is_behind(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    assert _migrate_in_child("driver", url) == (SCHEMA_HEAD, True, True)
-    assert _migrate_in_child("driver", url) == (SCHEMA_HEAD, False, False)
+    assert _migrate_in_child(url) == (SCHEMA_HEAD, True, True)  # empty: migrated
+    assert _migrate_in_child(url) == (SCHEMA_HEAD, False, False)  # at head: one SELECT
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ Connection = Any  # an asyncpg.Connection or an aiosqlite.Connection, per ``dial
 
 # The newest revision in migrations/versions (a test checks it against alembic's head).
 SCHEMA_HEAD: Final = "0001"
-REVISION_QUERY: Final = "SELECT version_num FROM alembic_version"
+_REVISION_QUERY: Final = "SELECT version_num FROM alembic_version"
 _POSTGRES_SCHEMES: Final = {"postgresql", "postgres", "postgresql+asyncpg", "postgresql+psycopg2"}
 _SQLITE_SCHEMES: Final = {"sqlite", "sqlite+aiosqlite"}
 _SQLITE_PRAGMAS: Final = (
@@ -103,9 +103,9 @@ class Database:
         connection = await self.connect()
         try:
             if self.dialect == "postgresql":
-                revision = await connection.fetchval(REVISION_QUERY)
+                revision = await connection.fetchval(_REVISION_QUERY)
             else:
-                cursor = await connection.execute(REVISION_QUERY)
+                cursor = await connection.execute(_REVISION_QUERY)
                 row = await cursor.fetchone()
                 revision = row[0] if row else None
         except driver_errors():  # no alembic_version table yet

@@ -1,10 +1,8 @@
-"""SQLAlchemy engines (the gateway's queries) and the alembic migrations.
+"""SQLAlchemy engines and the alembic migrations.
 
-Every gateway migrates on start, but after the first deployment the schema is
-already at the newest revision: that case is one ``SELECT`` and never imports
-alembic, which would otherwise stay resident (about 11 MB) in a process that runs
-for weeks.  The consumer checks the same way without SQLAlchemy
-(``telesniff.db.driver``).
+Running processes read and write through the drivers (``telesniff.db.driver`` and
+``telesniff.db.reader``) and come here only through ``Database.ensure_schema`` when
+the schema is behind; the bench controller and the tests use engines directly.
 """
 
 from __future__ import annotations
@@ -14,10 +12,9 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from telesniff.db.driver import REVISION_QUERY, SCHEMA_HEAD, DatabaseURLError
+from telesniff.db.driver import DatabaseURLError
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -71,18 +68,5 @@ def _upgrade(connection: Connection) -> None:
 
 async def migrate(engine: AsyncEngine) -> None:
     """Bring the schema to the newest migration (idempotent)."""
-    if await schema_revision(engine) == SCHEMA_HEAD:
-        return
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)
-
-
-async def schema_revision(engine: AsyncEngine) -> str | None:
-    """The revision the database is at; None before the first migration."""
-    try:
-        async with engine.connect() as connection:
-            result = await connection.execute(text(REVISION_QUERY))
-            revision = result.scalar_one_or_none()
-    except SQLAlchemyError:  # no alembic_version table yet
-        return None
-    return None if revision is None else str(revision)
