@@ -8,6 +8,7 @@ command protocol (ready, expect, delivered, report, quit).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from array import array
 from collections.abc import AsyncIterator
@@ -136,95 +137,85 @@ async def test_a_wrong_accept_key_fails_the_handshake() -> None:
             await connect_feed(f"ws://127.0.0.1:{port}/", Inbox())
 
 
-async def test_client_process_speaks_the_bench_protocol(
-    gateway: RunningGateway, tmp_path: Path
-) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "telesniff.bench.clients", gateway.ws_url(), "3",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert process.stdin is not None
-    assert process.stdout is not None
+class ClientProcess:
+    """``python -m telesniff.bench.clients`` on the gateway, driven through its stdin/stdout."""
 
-    async def command(message: dict[str, object]) -> None:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
         assert process.stdin is not None
-        process.stdin.write(orjson.dumps(message) + b"\n")
-        await process.stdin.drain()
-
-    async def answer() -> dict[str, object]:
         assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), 30)
-        decoded = orjson.loads(line)
+        self.process, self.stdin, self.stdout = process, process.stdin, process.stdout
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def start(cls, gateway: RunningGateway, clients: int) -> AsyncIterator[ClientProcess]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "telesniff.bench.clients", gateway.ws_url(), str(clients),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            yield cls(process)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+    async def command(self, message: dict[str, object]) -> None:
+        self.stdin.write(orjson.dumps(message) + b"\n")
+        await self.stdin.drain()
+
+    async def answer(self) -> dict[str, object]:
+        decoded = orjson.loads(await asyncio.wait_for(self.stdout.readline(), 30))
         assert isinstance(decoded, dict)
         return decoded
 
-    try:
-        assert await answer() == {"event": "ready", "clients": 3}
-        await command({"cmd": "expect", "group": "bench-g", "count": 12, "latency": True})
+
+async def test_client_process_speaks_the_bench_protocol(
+    gateway: RunningGateway, tmp_path: Path
+) -> None:
+    async with ClientProcess.start(gateway, 3) as clients:
+        assert await clients.answer() == {"event": "ready", "clients": 3}
+        await clients.command({"cmd": "expect", "group": "bench-g", "count": 12, "latency": True})
         stream, channel = gateway.settings.stream, gateway.settings.live_channel
         await produce(gateway.redis, stream, channel, [entry(group="other")])  # not counted
         await produce(gateway.redis, stream, channel, [entry(group="bench-g") for _ in range(11)])
         await produce(gateway.redis, stream, channel, [entry(group="bench-g", text=LARGE_TEXT)])
-        delivered = await answer()
+        delivered = await clients.answer()
         assert delivered["event"] == "delivered"
         assert delivered["group"] == "bench-g"
         path = tmp_path / "latency.bin"
-        await command({"cmd": "report", "path": str(path)})
-        report = await answer()
+        await clients.command({"cmd": "report", "path": str(path)})
+        report = await clients.answer()
         assert report == {
             "event": "report", "received_min": 12, "received_max": 12, "closed": 0
         }  # fmt: skip
         samples = array("d", path.read_bytes())
         assert len(samples) == 3 * 12
         assert all(0 <= value < 30 for value in samples)
-        await command({"cmd": "quit"})
-        assert await asyncio.wait_for(process.wait(), 30) == 0
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await clients.command({"cmd": "quit"})
+        assert await asyncio.wait_for(clients.process.wait(), 30) == 0
 
 
 async def test_a_client_dropped_mid_phase_fails_it_at_once(
     gateway: RunningGateway, tmp_path: Path
 ) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "telesniff.bench.clients", gateway.ws_url(), "2",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    assert process.stdin is not None
-    assert process.stdout is not None
-
-    async def answer() -> dict[str, object]:
-        assert process.stdout is not None
-        decoded = orjson.loads(await asyncio.wait_for(process.stdout.readline(), 30))
-        assert isinstance(decoded, dict)
-        return decoded
-
-    try:
-        assert await answer() == {"event": "ready", "clients": 2}
-        process.stdin.write(
-            b'{"cmd": "expect", "group": "bench-d", "count": 2, "latency": false}\n'
-        )
-        await process.stdin.drain()
+    async with ClientProcess.start(gateway, 2) as clients:
+        assert await clients.answer() == {"event": "ready", "clients": 2}
+        await clients.command({"cmd": "expect", "group": "bench-d", "count": 2, "latency": False})
         settings = gateway.settings
         await produce(gateway.redis, settings.stream, settings.live_channel,
                       [entry(group="bench-d") for _ in range(2)])  # fmt: skip
-        assert (await answer())["event"] == "delivered"
+        assert (await clients.answer())["event"] == "delivered"
         # A new phase owes each client 3 more; the gateway drops them before any arrive.
-        process.stdin.write(
-            b'{"cmd": "expect", "group": "bench-d", "count": 3, "latency": false}\n'
-        )
-        await process.stdin.drain()
+        await clients.command({"cmd": "expect", "group": "bench-d", "count": 3, "latency": False})
+        # Commands are handled in order: once the report is back, the expect holds.
+        await clients.command({"cmd": "report", "path": str(tmp_path / "r")})
+        assert (await clients.answer())["event"] == "report"
         gateway.app.state.gateway.runtime.hub.drop_all(1013, "too slow", "slow")
-        failure = await answer()
+        failure = await clients.answer()
         assert failure["event"] == "error"
         assert "disconnected (close 1013 'too slow') after 0 of 3 detections" in str(
             failure["error"]
         )
-    finally:
-        process.kill()
-        await process.wait()
 
 
 def test_feed_client_refuses_wss() -> None:

@@ -48,30 +48,28 @@ asyncio.run(main(*sys.argv[1:]))
 """
 
 
+def _serve_and_report(redis_url: str, database_url: str) -> tuple[bool, bool]:
+    """Serve every database route in a fresh gateway; whether SQLAlchemy, alembic loaded."""
+    done = subprocess.run(
+        [sys.executable, "-c", _SERVE_AND_REPORT, redis_url, database_url],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    *statuses, sqlalchemy, alembic = done.stdout.split()
+    assert statuses == ["200", "200", "200", "200", "404"]
+    return sqlalchemy == "True", alembic == "True"
+
+
 def test_a_gateway_at_head_never_imports_sqlalchemy(debian_redis_url: str, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'telesniff.db'}"
     database = Database.from_url(url)
     asyncio.run(database.ensure_schema())  # what an earlier start (or the consumer) did
     assert asyncio.run(database.schema_revision()) == SCHEMA_HEAD
-    done = subprocess.run(
-        [sys.executable, "-c", _SERVE_AND_REPORT, debian_redis_url, url],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    *statuses, sqlalchemy, alembic = done.stdout.split()
-    assert statuses == ["200", "200", "200", "200", "404"]
-    assert (sqlalchemy, alembic) == ("False", "False")
+    assert _serve_and_report(debian_redis_url, url) == (False, False)
 
 
 def test_a_gateway_migrates_an_empty_database(debian_redis_url: str, tmp_path: Path) -> None:
     """The exception: a schema that is behind is migrated, which does load them."""
     url = f"sqlite:///{tmp_path / 'empty.db'}"
-    done = subprocess.run(
-        [sys.executable, "-c", _SERVE_AND_REPORT, debian_redis_url, url],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    *statuses, sqlalchemy, alembic = done.stdout.split()
-    assert statuses == ["200", "200", "200", "200", "404"]
-    assert (sqlalchemy, alembic) == ("True", "True")
+    assert _serve_and_report(debian_redis_url, url) == (True, True)
     assert asyncio.run(Database.from_url(url).schema_revision()) == SCHEMA_HEAD
