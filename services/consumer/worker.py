@@ -44,6 +44,10 @@ class Consumer:
         self._buffer_ids: list[bytes] = []
         self._buffer_since = 0.0
         self._stopping = asyncio.Event()
+        # Set once the read loop has returned: only then can nothing more arrive, so only
+        # then may the store loop flush early and finish (a read blocked in XREADGROUP
+        # when ``stop`` is called still returns entries, and they must be stored).
+        self._reading_done = False
         # The buffer's state as events, set and cleared by ``_buffer_changed`` (one writer,
         # one reader, no lock needed): each waiter wakes only when its condition holds,
         # so a trickle of reads does not wake the store loop once per read.
@@ -62,11 +66,11 @@ class Consumer:
         self._buffer_changed()
 
     def _buffer_changed(self) -> None:
-        size, stopping = len(self._buffer), self._stopping.is_set()
+        size, done = len(self._buffer), self._reading_done
         for event, condition in (
-            (self._filled, size > 0 or stopping),
-            (self._full, size >= self._settings.batch_size or stopping),
-            (self._room, size < self._settings.batch_size * 4 or stopping),
+            (self._filled, size > 0 or done),
+            (self._full, size >= self._settings.batch_size or done),
+            (self._room, size < self._settings.batch_size * 4 or self._stopping.is_set()),
         ):
             if condition:
                 event.set()
@@ -90,7 +94,9 @@ class Consumer:
                 claimer.cancel()
                 await asyncio.gather(claimer, return_exceptions=True)
         finally:
-            self.stop()
+            self._stopping.set()
+            self._reading_done = True
+            self._buffer_changed()
             try:
                 await storing
             finally:
@@ -230,7 +236,7 @@ class Consumer:
                 task.result()
         await self._filled.wait()
         if not self._buffer:
-            return False  # stopping, and everything is stored
+            return False  # reading has ended, and everything is stored
         age = time.monotonic() - self._buffer_since
         if not self._full.is_set() and age < flush_after:
             with contextlib.suppress(TimeoutError):

@@ -162,3 +162,26 @@ async def _at_least(consumer: Consumer, count: int) -> bool:
 async def _pending_is(redis: aioredis.Redis, s: Settings, count: int) -> bool:
     summary = await redis.xpending(s.stream, s.consumer_group)
     return int(summary["pending"]) == count
+
+
+async def _blocked_in_xreadgroup(redis: aioredis.Redis) -> bool:
+    clients = await redis.client_list()
+    return any(c.get("cmd") == "xreadgroup" and "b" in c.get("flags", "") for c in clients)
+
+
+async def test_what_a_blocked_read_returns_after_stop_is_stored_before_run_returns(
+    redis: aioredis.Redis, engine: AsyncEngine, database: Database
+) -> None:
+    s = settings()
+    consumer = Consumer(redis, database, s)
+    running = asyncio.create_task(consumer.run())
+    await redis.xadd(s.stream, {contract.FIELD: contract.encode(entry(1))})
+    await until(lambda: _equals(stored(engine), 1), "the first entry stored")
+    await until(lambda: _blocked_in_xreadgroup(redis), "the consumer blocked in XREADGROUP")
+    consumer.stop()
+    # Arrives while the read that began before stop() is still blocked: it is returned
+    # to that read, so it must be stored and acknowledged, not left pending.
+    await redis.xadd(s.stream, {contract.FIELD: contract.encode(entry(2))})
+    await asyncio.wait_for(running, 10)
+    assert await stored(engine) == 2
+    assert await _pending_is(redis, s, 0)
