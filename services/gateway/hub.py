@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 TOO_SLOW: Final = (1013, "too slow")
 INTERRUPTED: Final = (1012, "live feed interrupted; reconnect with your cursor")
 GOING_AWAY: Final = (1001, "gateway shutting down")
+CLOSING: Final = (1001, "connection closing")
 MERGE_LIMIT: Final = 64  # frames merged into one message for a client that fell behind
 
 
@@ -258,9 +259,17 @@ class Hub:
             client.pending, client.pending_count = [], 0
             if client.closed.is_set() or client.write is None:
                 continue  # dropped since it was staged
-            unsent = client.write(frames)
+            try:
+                unsent = client.write(frames)
+            except Exception:  # one broken socket must not stop the others' flush
+                log.exception("live write failed; closing that client")
+                unsent = -1
             if unsent < 0:
-                continue  # closing: its handler sees the disconnect and unregisters it
+                # Closing: stop filtering and staging for it, and let its handler close
+                # (or abort) the socket rather than wait for a peer that may never answer.
+                self.unregister(client)
+                client.close(*CLOSING)
+                continue
             tally.add_many(len(frames), count)
             if unsent > client.buffer_limit:
                 limit_hit.append(client)

@@ -5,9 +5,11 @@ each send is a task wakeup, an await, a ``websocket.send`` event and a frame enc
 per client; this protocol instead puts a narrow writer in the connection's scope,
 ``scope["extensions"][RAW_SEND]["write"]`` (ASGI extensions are dicts):
 ``write(frames)`` puts complete frames on the transport synchronously (one
-``writelines``: one system call for all of them, no copy) and returns the bytes the
-client has not taken yet (for the slow-client limit), or -1 when the connection no
-longer takes frames.
+``writelines``) and returns the bytes the client has not taken yet (for the
+slow-client limit), or -1 when the connection no longer takes frames.  Beside it,
+``abort()`` drops the connection without flushing: for a peer that stopped reading,
+whose buffered frames (up to the slow-client limit) would otherwise stay until TCP
+gives up.
 
 Why raw writes are safe here:
 
@@ -52,7 +54,7 @@ class RawSendProtocol(WebSocketsSansIOProtocol):
         if self.response.status_code == 101:  # otherwise no scope: rejected at once
             # The ASGI task was created but has not run yet: it sees the extension.
             extensions: dict[str, Any] = self.scope["extensions"] or {}
-            extensions[RAW_SEND] = {"write": self.write_frames}
+            extensions[RAW_SEND] = {"write": self.write_frames, "abort": self.transport.abort}
             self.scope["extensions"] = extensions
 
     def write_frames(self, frames: list[bytes]) -> int:
@@ -68,6 +70,17 @@ class RawSendProtocol(WebSocketsSansIOProtocol):
 
 def raw_sender(scope: Mapping[str, Any]) -> RawSend | None:
     """The connection's raw writer, or None when the server offers none."""
+    write: RawSend | None = _raw(scope, "write")
+    return write
+
+
+def raw_abort(scope: Mapping[str, Any]) -> Callable[[], None] | None:
+    """Drop the connection without flushing it, or None when the server offers no way."""
+    abort: Callable[[], None] | None = _raw(scope, "abort")
+    return abort
+
+
+def _raw(scope: Mapping[str, Any], name: str) -> Any:
     extension = (scope.get("extensions") or {}).get(RAW_SEND) or {}
-    writer = extension.get("write")
-    return writer if callable(writer) else None
+    function = extension.get(name)
+    return function if callable(function) else None

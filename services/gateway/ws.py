@@ -28,7 +28,7 @@ from telesniff.gateway.deps import Gateway, GatewayDep, JSONBytes, Runtime
 from telesniff.gateway.filters import Filter, FilterError, parse_filter
 from telesniff.gateway.frames import Frame, StreamKey, control, parse_stream_id
 from telesniff.gateway.hub import Client
-from telesniff.gateway.rawsend import raw_sender
+from telesniff.gateway.rawsend import raw_abort, raw_sender
 from telesniff.gateway.resume import format_stream_id
 
 log = logging.getLogger(__name__)
@@ -97,11 +97,20 @@ async def _reject(websocket: WebSocket, rejected: Rejected) -> None:
 
 
 async def _close(websocket: WebSocket, client: Client) -> None:
-    """Close with the hub's code and reason; a socket that never drains is given up on."""
-    with suppress(Exception):
+    """Close with the hub's code and reason; a socket that never drains is given up on.
+
+    Given up on means aborted where the server lets us: a peer that stopped reading
+    would otherwise keep its unsent frames (up to the slow-client limit) in memory
+    until TCP itself gives up, which can take many minutes.
+    """
+    try:
         await asyncio.wait_for(
             websocket.close(client.close_code, client.close_reason), CLOSE_TIMEOUT_S
         )
+    except Exception:
+        abort = raw_abort(websocket.scope)
+        if abort is not None:
+            abort()
 
 
 async def _until_disconnect(websocket: WebSocket) -> None:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import socket
 from typing import Any
 
 import orjson
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from telesniff.contract import Entry, to_view
+from telesniff.gateway import ws as ws_route
 from telesniff.gateway.hub import Client, Hub
+from telesniff.gateway.rawsend import RawSendProtocol
 
 from .harness import GatewayFactory, RunningGateway
 from .kit import EVM_A, batch_payload, entry, produce, publish, read_until, xadd
@@ -139,3 +144,38 @@ async def test_batches_dispatched_together_leave_in_order_in_one_write(
         assert (tally.messages - before[0], tally.detections - before[1]) == (15, 15)
         for ws in clients:
             await ws.close()
+
+
+async def test_a_dropped_client_that_stopped_reading_is_aborted(
+    start_gateway: GatewayFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its close cannot get through a full buffer; after the close timeout it is aborted.
+
+    Otherwise the unsent frames (up to ``client_buffer_bytes``) stay in the gateway until
+    TCP gives up on the peer, many minutes later.
+    """
+    monkeypatch.setattr(ws_route, "CLOSE_TIMEOUT_S", 0.5)
+    async with start_gateway(client_buffer_bytes=256 * 1024) as gw:
+        hub = hub_of(gw)
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", gw.port))
+        # A client that reads its greeting and then nothing more (its queue holds one).
+        stalled = await connect(gw.ws_url(), sock=sock, max_queue=1)
+        assert orjson.loads(await stalled.recv())["type"] == "hello"
+        pad = "x" * 4000
+        for round_ in range(2000):
+            await produce(gw.redis, gw.settings.stream, gw.settings.live_channel,
+                          [entry(text=f"{round_}.{n} {pad}") for n in range(10)])  # fmt: skip
+            if hub.dropped["slow"]:
+                break
+        assert hub.dropped["slow"] == 1
+        gauge = gw.app.state.gateway.metrics.ws_clients
+        async with asyncio.timeout(10):  # its handler ends once the close is given up on
+            while gauge._value.get() > 0:  # noqa: ASYNC110 - a Prometheus gauge has no event
+                await asyncio.sleep(0.02)
+        protocols = [item for item in gc.get_objects() if isinstance(item, RawSendProtocol)]
+        assert protocols
+        assert all(p.transport.get_write_buffer_size() == 0 for p in protocols)
+        stalled.transport.abort()
