@@ -27,7 +27,7 @@ import hiredis
 import redis.asyncio as aioredis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from telesniff import contract, keys
@@ -175,12 +175,20 @@ class StreamWriter:
         The call then fails with a connection error and is retried on a new
         connection, as a timed-out call was.  One wakeup per quarter timeout.
         """
+        given_up: float | None = None  # the stuck call already dropped (logged once)
         while True:
             await asyncio.sleep(limit / 4)
             started = self._call_started
-            if started is not None and time.monotonic() - started > limit:
-                log.warning("no reply from Redis in %.1fs; reconnecting", limit)
-                await connection.disconnect(nowait=True)
+            if started is None or started == given_up or time.monotonic() - started <= limit:
+                continue
+            given_up = started
+            log.warning("no reply from Redis in %.1fs; reconnecting", limit)
+            # Aborted, not closed: a close waits to flush what is buffered, so a send stuck
+            # on a Redis that stopped reading would stay stuck until TCP gave up.
+            stream = connection._writer  # redis-py's StreamWriter (no public handle)
+            if stream is not None:
+                stream.transport.abort()
+            await connection.disconnect(nowait=True)
 
     async def _run(self) -> None:
         queue = self._queue
@@ -205,8 +213,16 @@ class StreamWriter:
                 # A retry may append some entries twice; the consumer's upsert is
                 # idempotent, so a duplicate is harmless and a loss is not.
                 log.warning("stream append failed (%s); retrying in %.2fs", error, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+            except ResponseError as error:
+                # Refused by the server: out of memory, or READONLY on a replica after a
+                # failover (a new connection may reach the new primary).  Dropping the
+                # batch would lose it and ending the writer would stop the listener, so
+                # it is retried, loudly, until Redis takes it.
+                log.error("stream append refused (%s); retrying in %.2fs", error, delay)
+                if self._connection is not None:
+                    await self._connection.disconnect(nowait=True)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
     async def _write(self, batch: _Batch) -> None:
         batch.args[1] = repr(time.time()).encode()  # last_message_at, as before

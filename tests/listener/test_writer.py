@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator
 
 import pytest
@@ -16,6 +18,7 @@ from prometheus_client import REGISTRY
 
 from telesniff import contract, keys
 from telesniff.listener.writer import Seen, StreamWriter
+from tests import servers
 from tests.factories import entry
 from tests.listener.harness import high_water, until
 
@@ -173,3 +176,66 @@ async def test_a_server_that_stops_answering_is_dropped_after_the_timeout(
         assert await _writer_connection(redis) != first
     assert await message_ids(redis) == {1, 2}
     assert await high_water(redis, "g-hang") == {-1001: 2}
+
+
+async def test_a_send_stuck_on_a_server_that_stopped_reading_is_aborted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A server that stops reading (stopped process, black-holed network) leaves a large
+    batch stuck in the send buffer; closing would wait to flush it, so the watchdog
+    aborts the connection and the batch is retried, and lands once the server is back."""
+    with servers.redis_server() as url:  # its own server: this one gets SIGSTOPped
+        redis = aioredis.from_url(url)
+        pid = int((await redis.info("server"))["process_id"])
+        writer = StreamWriter(redis, group="g-stuck", stream="s", maxlen=10_000, timeout=0.3)
+        try:
+            async with running(writer):
+                await writer.put(Seen(-1001, 1, entry(1)))
+                await writer.drain()
+                os.kill(pid, signal.SIGSTOP)
+                try:
+                    with caplog.at_level(logging.WARNING, logger="telesniff.listener.writer"):
+                        big = "x" * 60_000  # 500 of them: far more than the socket buffers
+                        for n in range(2, 502):
+                            await writer.put(Seen(-1001, n, entry(n, text=f"{n} {big}")))
+
+                        async def retried() -> bool:
+                            return "stream append failed" in caplog.text
+
+                        await until(retried, "the stuck send to be aborted", within=10)
+                    assert caplog.text.count("no reply from Redis") <= 3  # once per stuck call
+                finally:
+                    os.kill(pid, signal.SIGCONT)
+                await asyncio.wait_for(writer.drain(), 30)
+            assert await message_ids(redis) == set(range(1, 502))
+        finally:
+            await redis.aclose()
+
+
+async def test_an_append_redis_refuses_is_retried_until_it_is_taken(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Out of memory (or READONLY after a failover) refuses the script; the batch waits."""
+    with servers.redis_server() as url:
+        redis = aioredis.from_url(url)
+        writer = StreamWriter(redis, group="g-oom", stream="s", maxlen=1000)
+        try:
+            async with running(writer):
+                await writer.put(Seen(-1001, 1, entry(1)))
+                await writer.drain()
+                await redis.config_set("maxmemory", 1)  # noeviction: every write refused
+                try:
+                    with caplog.at_level(logging.WARNING, logger="telesniff.listener.writer"):
+                        await writer.put(Seen(-1001, 2, entry(2)))
+
+                        async def refused() -> bool:
+                            return "stream append refused" in caplog.text
+
+                        await until(refused, "the refused append to be retried", within=10)
+                finally:
+                    await redis.config_set("maxmemory", 0)
+                await asyncio.wait_for(writer.drain(), 10)
+            assert await message_ids(redis) == {1, 2}
+            assert await high_water(redis, "g-oom") == {-1001: 2}
+        finally:
+            await redis.aclose()
