@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from telesniff.contract import MATCH_KINDS
+from telesniff.contract import INT64_MAX, INT64_MIN, MATCH_KINDS
 
 
 class FilterError(ValueError):
@@ -45,12 +45,16 @@ def _names(raw: str | None, parameter: str) -> frozenset[str] | None:
 
 
 def parse_int(raw: str | None, parameter: str) -> int | None:
+    """A 64-bit integer (what ids are in the database), or None when absent."""
     if raw is None:
         return None
     try:
-        return int(raw.strip())
+        value = int(raw.strip())
     except ValueError:
         raise FilterError(f"{parameter}: expected an integer, got {raw[:40]!r}") from None
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise FilterError(f"{parameter}: out of range (a 64-bit integer), got {raw[:40]!r}")
+    return value
 
 
 def parse_filter(
@@ -75,7 +79,7 @@ def parse_filter(
         if not value:
             raise FilterError("sender: empty value")
         if value.lstrip("-").isdigit():
-            sender_id = int(value)
+            sender_id = parse_int(value, "sender")
         else:
             username = value.lower()
     text = q.casefold() if q else None

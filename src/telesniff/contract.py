@@ -50,8 +50,9 @@ class ContractError(ValueError):
 
 _MISSING: Final = object()
 # PostgreSQL's bigint: a larger id could never be stored, and would stall the writer.
-_INT64_MIN: Final = -(2**63)
-_INT64_MAX: Final = 2**63 - 1
+# Ids are 64-bit in both databases; anything wider is refused where it comes in.
+INT64_MIN: Final = -(2**63)
+INT64_MAX: Final = 2**63 - 1
 _REQUIRED: Final = tuple(item.name for item in fields(Entry) if item.default is MISSING)
 _KINDS: Final[dict[str, MatchKind]] = {kind: kind for kind in MATCH_KINDS}
 
@@ -135,9 +136,9 @@ def decode(raw: bytes | str) -> Entry:
         raise ContractError(f"schema: {missing}: required field missing") from None
     if type(group) is not str:
         raise _wrong("group", group, "a string")
-    if type(chat_id) is not int or not _INT64_MIN <= chat_id <= _INT64_MAX:
+    if type(chat_id) is not int or not INT64_MIN <= chat_id <= INT64_MAX:
         raise _wrong("chat_id", chat_id, "a 64-bit integer")
-    if type(message_id) is not int or not _INT64_MIN <= message_id <= _INT64_MAX:
+    if type(message_id) is not int or not INT64_MIN <= message_id <= INT64_MAX:
         raise _wrong("message_id", message_id, "a 64-bit integer")
     if type(date) is not float:
         date = _number(date, "date")
@@ -149,7 +150,7 @@ def decode(raw: bytes | str) -> Entry:
     get = document.get
     sender_id, sender, chat, edit = get("sender_id"), get("sender"), get("chat"), get("edit", False)
     if sender_id is not None and (
-        type(sender_id) is not int or not _INT64_MIN <= sender_id <= _INT64_MAX
+        type(sender_id) is not int or not INT64_MIN <= sender_id <= INT64_MAX
     ):
         raise _wrong("sender_id", sender_id, "a 64-bit integer or null")
     if sender is not None and type(sender) is not str:

@@ -12,6 +12,7 @@ from websockets.asyncio.client import connect
 from telesniff.contract import Entry
 from telesniff.db.driver import Database
 from telesniff.db.store import upsert
+from telesniff.gateway.routes.detections import encode_page_cursor
 
 from .harness import GatewayFactory, RunningGateway
 from .kit import EVM_A, SOL_A, SOL_B, SOL_C, entry, next_message, stored
@@ -190,6 +191,10 @@ async def test_edits_replace_the_row(start_gateway: GatewayFactory) -> None:
         ({"since": 10, "until": 5}, 422, "until"),
         ({"cursor": "not-a-cursor"}, 400, "cursor"),
         ({"sender": "@"}, 422, "sender"),
+        # Ids are 64-bit in the database: wider ones are the request's fault, not a 5xx.
+        ({"chat": str(2**63)}, 422, "chat: out of range"),
+        ({"sender": str(-(2**63) - 1)}, 422, "sender: out of range"),
+        ({"cursor": encode_page_cursor(2**64)}, 400, "cursor"),
     ],
 )
 async def test_bad_parameters_say_why(

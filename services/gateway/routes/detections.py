@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
+from telesniff.contract import INT64_MAX
 from telesniff.db.queries import DetectionQuery, list_detections
 from telesniff.gateway.deps import Authorized, DatabaseDep, JSONBytes
 from telesniff.gateway.filters import parse_filter
@@ -26,7 +27,9 @@ def decode_page_cursor(cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         if raw.startswith(_PREFIX) and raw[len(_PREFIX) :].isdigit():
-            return int(raw[len(_PREFIX) :])
+            row_id = int(raw[len(_PREFIX) :])
+            if row_id <= INT64_MAX:
+                return row_id
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass
     raise HTTPException(
