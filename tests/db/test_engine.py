@@ -62,7 +62,11 @@ def test_sqlalchemy_and_alembic_load_only_when_the_schema_is_behind(tmp_path: Pa
     ("url", "dialect", "target"),
     [
         ("postgresql://u:p%40ss@db:5432/telesniff", "postgresql", "postgresql://u:p%40ss@db:5432/telesniff"),
-        ("postgresql+asyncpg://u@db/t?ssl=require", "postgresql", "postgresql://u@db/t?ssl=require"),
+        ("postgresql+asyncpg://u@db/t?ssl=require", "postgresql", "postgresql://u@db/t?sslmode=require"),
+        ("postgresql://u@db/t?ssl=true&application_name=x", "postgresql",
+         "postgresql://u@db/t?sslmode=require&application_name=x"),
+        ("postgresql:///t?host=/var/run/postgresql", "postgresql",
+         "postgresql:///t?host=%2Fvar%2Frun%2Fpostgresql"),
         ("postgres://u@db/t", "postgresql", "postgresql://u@db/t"),
         ("sqlite:///relative/x.db", "sqlite", "relative/x.db"),
         ("sqlite+aiosqlite:////abs/x.db", "sqlite", "/abs/x.db"),
@@ -80,6 +84,7 @@ def test_urls_the_consumer_accepts(url: str, dialect: str, target: str) -> None:
         ("not a url", "cannot parse"),
         ("sqlite://", "sqlite:///path"),
         ("sqlite:///x.db?mode=ro", "no options"),
+        ("postgresql+asyncpg://u@db/t?prepared_statement_cache_size=0", "SQLAlchemy's"),
     ],
 )
 def test_urls_the_consumer_refuses_say_why(url: str, reason: str) -> None:

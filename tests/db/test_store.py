@@ -46,3 +46,22 @@ async def test_nul_characters_are_stored_as_replacement_characters(
     )
     assert rows[8].text == "plain"
     assert "a\ufffdb" in values
+
+
+async def test_names_longer_than_their_columns_are_cut_to_fit(
+    engine: AsyncEngine, database: Database
+) -> None:
+    oversized = dataclasses.replace(
+        entry(message_id=9, sender="s" * 100, group="g" * 300), chat="c" * 300
+    )
+    assert await upsert(database, [Stored("1-0", oversized), Stored("2-0", entry(10))]) == 2
+
+    async with engine.connect() as connection:
+        rows = {
+            row.message_id: row
+            for row in await connection.execute(
+                select(Detection.message_id, Detection.group_name, Detection.chat, Detection.sender)
+            )
+        }
+    assert (rows[9].group_name, rows[9].chat, rows[9].sender) == ("g" * 253, "c" * 255, "s" * 64)
+    assert rows[10].chat == "Alpha Calls"

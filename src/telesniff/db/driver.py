@@ -17,6 +17,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
+from urllib.parse import parse_qsl, urlencode
 
 Dialect = Literal["postgresql", "sqlite"]
 Connection = Any  # an asyncpg.Connection or an aiosqlite.Connection, per ``dialect``
@@ -26,6 +27,9 @@ SCHEMA_HEAD: Final = "0001"
 _REVISION_QUERY: Final = "SELECT version_num FROM alembic_version"
 _POSTGRES_SCHEMES: Final = {"postgresql", "postgres", "postgresql+asyncpg", "postgresql+psycopg2"}
 _SQLITE_SCHEMES: Final = {"sqlite", "sqlite+aiosqlite"}
+_SQLALCHEMY_ONLY: Final = {"prepared_statement_cache_size", "prepared_statement_name_func",
+                           "async_fallback"}  # fmt: skip
+_SSL_MODES: Final = {"true": "require", "false": "disable"}  # ssl=true as SQLAlchemy took it
 _SQLITE_PRAGMAS: Final = (
     # WAL lets the gateway read while the consumer writes; NORMAL sync is durable
     # across process crashes, which is what at-least-once needs.
@@ -60,7 +64,7 @@ class Database:
                 "e.g. postgresql://user@host/db or sqlite:///path"
             )
         if scheme in _POSTGRES_SCHEMES:
-            return cls(url, "postgresql", f"postgresql://{rest}")
+            return cls(url, "postgresql", f"postgresql://{_libpq_options(rest)}")
         if scheme in _SQLITE_SCHEMES:
             # SQLAlchemy's form: sqlite:///relative.db, sqlite:////absolute.db
             path = rest[1:] if rest.startswith("/") else rest
@@ -125,6 +129,28 @@ class Database:
             await migrate(engine)
         finally:
             await engine.dispose()
+
+
+def _libpq_options(rest: str) -> str:
+    """The URL's options as asyncpg reads them (libpq's names).
+
+    SQLAlchemy's asyncpg URLs say ``ssl=require``; asyncpg's DSN takes libpq's
+    ``sslmode`` and sends any other name to the server as a setting, which the server
+    refuses at connect.  Options only SQLAlchemy understood are refused here instead.
+    """
+    location, question, query = rest.partition("?")
+    if not question:
+        return rest
+    options: list[tuple[str, str]] = []
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name in _SQLALCHEMY_ONLY:
+            raise DatabaseURLError(
+                f"TELESNIFF_DATABASE_URL: option {name!r} is SQLAlchemy's; remove it"
+            )
+        if name == "ssl":
+            name, value = "sslmode", _SSL_MODES.get(value.lower(), value)
+        options.append((name, value))
+    return f"{location}?{urlencode(options)}" if options else location
 
 
 def driver_errors() -> tuple[type[BaseException], ...]:

@@ -34,6 +34,8 @@ _UPDATED = (
 _NUL: Final = "\x00"
 _REPLACEMENT: Final = "\ufffd"
 _VALUE_LIMIT: Final = 512  # mentions.value is VARCHAR(512)
+# detections.group_name, chat and sender (db/models.py)
+_GROUP_LIMIT, _CHAT_LIMIT, _SENDER_LIMIT = 253, 255, 64
 
 # One statement: upsert the detections, then (from what the upsert returns) insert the
 # mentions of every winning entry that is not an edit.  Returns the edited winners, whose
@@ -119,33 +121,39 @@ def latest_per_message(batch: Sequence[Stored]) -> list[Stored]:
     return list(batch) if len(newest) == len(batch) else list(newest.values())
 
 
-def _without_nul(item: Stored) -> Stored:
-    """The item with any NUL character replaced by U+FFFD.
+def _storable(item: Stored) -> Stored:
+    """The item as the tables can hold it: NUL as U+FFFD, names cut to their columns.
 
-    PostgreSQL text cannot hold NUL (nor JSON's ``\\u0000`` once extracted): one such
-    message would fail its whole batch on every retry and stop the consumer.  SQLite
-    gets the same replacement, so both databases store the same rows.
+    PostgreSQL text cannot hold NUL (nor JSON's ``\\u0000`` once extracted), and a
+    value longer than its ``VARCHAR`` is refused: either would fail the whole batch on
+    every retry and stop the consumer.  The contract does not bound these (a producer
+    other than the listener may send anything), so they are made to fit here, the
+    same way on SQLite, so both databases store the same rows.
     """
     entry = item.entry
+    chat, sender = entry.chat, entry.sender
     if (
         _NUL not in entry.text
         and _NUL not in entry.group
-        and (entry.chat is None or _NUL not in entry.chat)
-        and (entry.sender is None or _NUL not in entry.sender)
+        and len(entry.group) <= _GROUP_LIMIT
+        and (chat is None or (_NUL not in chat and len(chat) <= _CHAT_LIMIT))
+        and (sender is None or (_NUL not in sender and len(sender) <= _SENDER_LIMIT))
         and all(_NUL not in match.value for match in entry.matches)
     ):
         return item
     clean = dataclasses.replace(
         entry,
-        text=entry.text.replace(_NUL, _REPLACEMENT),
-        group=entry.group.replace(_NUL, _REPLACEMENT),
-        chat=entry.chat and entry.chat.replace(_NUL, _REPLACEMENT),
-        sender=entry.sender and entry.sender.replace(_NUL, _REPLACEMENT),
-        matches=tuple(
-            Match(match.kind, match.value.replace(_NUL, _REPLACEMENT)) for match in entry.matches
-        ),
+        text=_fit(entry.text, None),
+        group=_fit(entry.group, _GROUP_LIMIT),
+        chat=chat and _fit(chat, _CHAT_LIMIT),
+        sender=sender and _fit(sender, _SENDER_LIMIT),
+        matches=tuple(Match(match.kind, _fit(match.value, None)) for match in entry.matches),
     )
     return Stored(item.stream_id, clean)
+
+
+def _fit(value: str, limit: int | None) -> str:
+    return value.replace(_NUL, _REPLACEMENT)[:limit]
 
 
 async def upsert(
@@ -157,7 +165,7 @@ async def upsert(
     connection per batch: the consumer keeps one per batch in flight.  Raises
     StoreError (the driver's error chained) when the database refuses or is lost.
     """
-    items = [_without_nul(item) for item in latest_per_message(batch)]
+    items = [_storable(item) for item in latest_per_message(batch)]
     if not items:
         return 0
     own = connection is None
