@@ -5,8 +5,10 @@ each send is a task wakeup, an await, a ``websocket.send`` event and a frame enc
 per client; this protocol instead puts a narrow writer in the connection's scope,
 ``scope["extensions"][RAW_SEND]["write"]`` (ASGI extensions are dicts):
 ``write(frames)`` puts complete frames on the transport synchronously (one
-``writelines``) and returns the bytes the client has not taken yet (for the
-slow-client limit), or -1 when the connection no longer takes frames.  Beside it,
+``writelines``) and returns the bytes the client had still not taken from earlier
+writes when these were added (for the slow-client limit), or -1 when the connection no
+longer takes frames.  Measured before the write, so one large flush (a backlog caught
+up in one pass) is not mistaken for a client that stopped reading.  Beside it,
 ``abort()`` drops the connection without flushing: for a peer that stopped reading,
 whose buffered frames (up to the slow-client limit) would otherwise stay until TCP
 gives up.
@@ -43,7 +45,7 @@ from websockets.protocol import State
 RAW_SEND: Final = "telesniff.raw_send"
 
 RawSend = Callable[[list[bytes]], int]
-"""Write complete frames; the transport's unsent bytes after them, or -1 if refused."""
+"""Write complete frames; the bytes still unsent from before them, or -1 if refused."""
 
 
 class RawSendProtocol(WebSocketsSansIOProtocol):
@@ -61,11 +63,12 @@ class RawSendProtocol(WebSocketsSansIOProtocol):
         transport = self.transport
         if self.close_sent or self.conn.state is not State.OPEN or transport.is_closing():
             return -1
+        backlog = transport.get_write_buffer_size()
         if len(frames) == 1:
             transport.write(frames[0])
         else:
             transport.writelines(frames)
-        return transport.get_write_buffer_size()
+        return backlog
 
 
 def raw_sender(scope: Mapping[str, Any]) -> RawSend | None:

@@ -181,3 +181,19 @@ async def test_a_dropped_client_that_stopped_reading_is_aborted(
         assert protocol.transport.is_closing()
         assert protocol.transport.get_write_buffer_size() == 0  # dropped, not kept to flush
         stalled.transport.abort()
+
+
+async def test_one_large_flush_does_not_drop_a_client_that_keeps_reading(
+    start_gateway: GatewayFactory,
+) -> None:
+    """A backlog caught up in one pass is one write far above the limit: what counts is
+    what the client had still not taken from earlier writes, which here is nothing."""
+    async with start_gateway(client_buffer_bytes=64 * 1024) as gw:
+        hub = hub_of(gw)
+        async with connect(gw.ws_url(), max_size=None) as client:
+            assert orjson.loads(await client.recv())["type"] == "hello"
+            big = [entry(text=f"{n} " + "x" * 4000) for n in range(2000)]  # one 8 MB batch
+            await produce(gw.redis, gw.settings.stream, gw.settings.live_channel, big)
+            received = await read_until(client, lambda got: len(got.items) >= 2000, 30)
+        assert len(received.items) == 2000
+        assert hub.dropped["slow"] == 0
