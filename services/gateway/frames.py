@@ -17,11 +17,10 @@ from typing import Any, Final
 import orjson
 
 from telesniff.contract import (
-    SCHEMA_VERSION,
     ContractError,
     Entry,
-    Match,
     decode_fields,
+    from_document,
     to_view,
 )
 from telesniff.gateway.filters import Filter
@@ -139,32 +138,6 @@ class Frame:
         return self._text
 
 
-def entry_from_document(document: Any) -> Entry:
-    """Build an entry from a JSON object the consumer already validated (no re-validation).
-
-    The live channel only carries entries the consumer decoded, so the hot path
-    skips pydantic; anything malformed still raises ContractError and is skipped.
-    """
-    if not isinstance(document, dict) or document.get("v") != SCHEMA_VERSION:
-        raise ContractError("not a version-1 entry object")
-    try:
-        return Entry(
-            group=document["group"],
-            chat_id=document["chat_id"],
-            message_id=document["message_id"],
-            date=document["date"],
-            text=document["text"],
-            matches=tuple(Match(m["kind"], m["value"]) for m in document["matches"]),
-            received_at=document["received_at"],
-            sender_id=document.get("sender_id"),
-            sender=document.get("sender"),
-            chat=document.get("chat"),
-            edit=bool(document.get("edit", False)),
-        )
-    except (KeyError, TypeError) as error:
-        raise ContractError(f"entry: {error!r}") from None
-
-
 def decode_batch(payload: bytes) -> tuple[list[Item], int]:
     """A live-channel message (``[[stream_id, entry], ...]``): items, and how many were skipped."""
     try:
@@ -178,7 +151,7 @@ def decode_batch(payload: bytes) -> tuple[list[Item], int]:
     for pair in pairs:
         try:
             cursor, document = pair
-            items.append(Item(cursor, parse_stream_id(cursor), entry_from_document(document)))
+            items.append(Item(cursor, parse_stream_id(cursor), from_document(document)))
         except (ContractError, ValueError, TypeError, AttributeError):
             skipped += 1
     return items, skipped

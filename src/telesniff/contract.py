@@ -121,6 +121,12 @@ def decode(raw: bytes | str) -> Entry:
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         raise ContractError(f"not JSON: {error}") from None
+    return from_document(document)
+
+
+def from_document(document: object) -> Entry:
+    """Validate an entry already parsed from JSON (the live channel's batches are parsed
+    whole), or raise ContractError with the reason; the rules are ``decode``'s."""
     if type(document) is not dict:
         raise ContractError(f"expected a JSON object, got {type(document).__name__}")
     version = document.get("v")
