@@ -30,7 +30,7 @@ _SQLITE_SCHEMES: Final = {"sqlite", "sqlite+aiosqlite"}
 _SQLALCHEMY_ONLY: Final = {"prepared_statement_cache_size", "prepared_statement_name_func",
                            "async_fallback"}  # fmt: skip
 _SSL_MODES: Final = {"true": "require", "false": "disable"}  # ssl=true as SQLAlchemy took it
-_SQLITE_PRAGMAS: Final = (
+SQLITE_PRAGMAS: Final = (
     # WAL lets the gateway read while the consumer writes; NORMAL sync is durable
     # across process crashes, which is what at-least-once needs.
     "PRAGMA journal_mode=WAL",
@@ -88,7 +88,7 @@ class Database:
             if self.target != ":memory:":
                 Path(self.target).parent.mkdir(parents=True, exist_ok=True)
             connection = await aiosqlite.connect(self.target)
-            for pragma in _SQLITE_PRAGMAS:
+            for pragma in SQLITE_PRAGMAS:
                 await connection.execute(pragma)
             return connection
         except driver_errors() as error:

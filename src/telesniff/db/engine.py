@@ -14,42 +14,31 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from telesniff.db.driver import DatabaseURLError
+from telesniff.db.driver import SQLITE_PRAGMAS, Database
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """An async engine; ``postgresql://`` URLs get the asyncpg driver."""
-    try:
-        parsed = make_url(url)
-    except Exception as error:
-        raise DatabaseURLError(f"TELESNIFF_DATABASE_URL: cannot parse: {error}") from None
-    if parsed.drivername in {"postgresql", "postgres", "postgresql+psycopg2"}:
-        parsed = parsed.set(drivername="postgresql+asyncpg")
-    elif parsed.drivername == "sqlite":
+    """An async engine for the URL the processes use (``Database.from_url`` checks it)."""
+    database = Database.from_url(url)
+    parsed = make_url(url)
+    if database.dialect == "sqlite":
         parsed = parsed.set(drivername="sqlite+aiosqlite")
-    if parsed.drivername not in {"postgresql+asyncpg", "sqlite+aiosqlite"}:
-        raise DatabaseURLError(
-            f"TELESNIFF_DATABASE_URL: unsupported driver {parsed.drivername!r}; "
-            "use postgresql://… or sqlite:///path"
-        )
-    if parsed.drivername == "sqlite+aiosqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if database.target != ":memory:":
+            Path(database.target).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(parsed)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
+    parsed = parsed.set(drivername="postgresql+asyncpg")
     return create_async_engine(parsed, pool_size=5, max_overflow=5, pool_pre_ping=True)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
-    # WAL lets the gateway read while the consumer writes; NORMAL sync is
-    # durable across process crashes, which is what at-least-once needs.
+    # The same settings as every driver connection (WAL, NORMAL sync, busy timeout).
     cursor = connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(pragma)
     cursor.close()
 
 
