@@ -35,13 +35,7 @@ async def run_listener(
     stop: asyncio.Event,
 ) -> StreamWriter:
     """Run until ``stop`` is set; everything received by then is in the stream on return."""
-    writer = StreamWriter(
-        client,
-        group=group,
-        stream=settings.stream,
-        maxlen=settings.stream_maxlen,
-        batch=settings.listener_batch,
-    )
+    writer = StreamWriter.for_group(client, settings, group)
     for chat_id, message_id in (await load_high_water(client, group)).items():
         writer.remember(chat_id, message_id)
     listener = Listener(group, Detector.from_spec(spec), writer)

@@ -33,6 +33,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from telesniff import contract, keys
 from telesniff.contract import Entry
 from telesniff.listener import metrics
+from telesniff.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -139,6 +140,17 @@ class StreamWriter:
         self._timeout = timeout
         self._connection: AbstractConnection | None = None
         self._call_started: float | None = None  # monotonic time of the call in flight
+
+    @classmethod
+    def for_group(cls, client: aioredis.Redis, settings: Settings, group: str) -> StreamWriter:
+        """The writer a listener of ``group`` runs with, as ``settings`` configure it."""
+        return cls(
+            client,
+            group=group,
+            stream=settings.stream,
+            maxlen=settings.stream_maxlen,
+            batch=settings.listener_batch,
+        )
 
     async def put(self, seen: Seen) -> None:
         if self._queue.full():

@@ -92,13 +92,7 @@ async def run_once(
     command: dict[str, Any],
 ) -> dict[str, Any]:  # fmt: skip
     group = str(command["group"])
-    writer = StreamWriter(
-        client,
-        group=group,
-        stream=settings.stream,
-        maxlen=settings.stream_maxlen,
-        batch=settings.listener_batch,
-    )
+    writer = StreamWriter.for_group(client, settings, group)
     chat_base = int(command["chat_base"])
     gate: asyncio.Event | None = None
     holding: asyncio.Task[None] | None = None
