@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import pytest
 import redis
 import yaml
+from tests.certs import self_signed
 from tests.k8s.chart_operator import (
     CHART,
     ChartPod,
@@ -167,32 +168,7 @@ def webhook_port() -> int:
 @pytest.fixture(scope="module")
 def webhook_tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     directory = tmp_path_factory.mktemp("webhook")
-    cert, key = directory / "tls.crt", directory / "tls.key"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
+    return self_signed(directory)
 
 
 def start_operator(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from telesniff.operator.metrics import OperatorMetrics
 from telesniff.operator.runtime import Runtime
 from telesniff.operator.settings import OperatorSettings
 from telesniff.operator.stats import StatsReader
+from tests.certs import self_signed
 
 GROUPS = "telesniff.dev/v1alpha1/chatgroups"
 SECRETS = "v1/secrets"
@@ -55,32 +55,7 @@ async def cluster() -> AsyncIterator[ApplyingEmulator]:
 @pytest.fixture
 def webhook_cert(tmp_path: Path) -> tuple[Path, Path]:
     """A self-signed serving certificate for 127.0.0.1 (kopf's own generator needs kopf[dev])."""
-    cert, key = tmp_path / "tls.crt", tmp_path / "tls.key"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1,DNS:localhost",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return cert, key
+    return self_signed(tmp_path)
 
 
 def operator_settings(**overrides: Any) -> OperatorSettings:
