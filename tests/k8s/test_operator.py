@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,6 +30,7 @@ from tests.k8s.chart_operator import (
     CHART,
     ChartPod,
     OperatorProcess,
+    eventually,
     fetch,
     find,
     free_port,
@@ -103,19 +103,13 @@ class Cluster:
 
     def eventually(self, check: Callable[[], T | None], what: str, timeout: float = 60) -> T:
         """Poll ``check`` until it returns something truthy, or fail with the operators' logs."""
-        deadline = time.monotonic() + timeout
-        problem = ""
-        while True:
-            try:
-                result = check()
-            except (ControlPlaneError, KeyError, IndexError, TypeError) as error:
-                result, problem = None, repr(error)
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                logs = "\n".join(op.log()[-4000:] for op in self.operators)
-                raise AssertionError(f"timed out waiting for {what} ({problem})\n{logs}")
-            time.sleep(0.2)
+        result: T = eventually(
+            check,
+            what,
+            timeout=timeout,
+            logs=lambda: "\n".join(op.log()[-4000:] for op in self.operators),
+        )
+        return result
 
 
 def chatgroup(name: str, session_key: str = "session", **spec: Any) -> dict[str, Any]:
