@@ -22,13 +22,14 @@ from redis.asyncio import Redis
 
 from telesniff import broker, contract
 from telesniff.consumer.worker import Consumer
-from telesniff.contract import Entry, Match, MatchKind
+from telesniff.contract import Entry, MatchKind
 from telesniff.db.driver import Database
 from telesniff.detect import Detector
 from telesniff.gateway import create_app
 from telesniff.gateway.server import uvicorn_config
 from telesniff.listener.demo import DemoSource, evm_address, solana_address
 from telesniff.settings import Settings
+from tests.factories import detection
 from tests.servers import free_port
 
 _rng = random.Random(7)
@@ -57,18 +58,15 @@ def call(
     edit: bool = False,
 ) -> Entry:
     """One stream entry as a listener would write it."""
-    now = time.time()
-    return Entry(
+    return detection(
         group=group,
         chat_id=chat_id,
+        chat=chat,
         message_id=next(_message_ids) if message_id is None else message_id,
-        date=now,
-        text=text,
-        matches=tuple(Match(kind, value) for kind, value in matches),
-        received_at=now,
         sender_id=sender_id,
         sender=sender,
-        chat=chat,
+        text=text,
+        matches=matches,
         edit=edit,
     )
 

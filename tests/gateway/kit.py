@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +14,9 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import Close
 
-from telesniff.contract import FIELD, Entry, Match, MatchKind, encode
+from telesniff.contract import FIELD, Entry, MatchKind, encode
 from telesniff.db.store import Stored
+from tests.factories import detection
 
 SOL_A = "7GCihgDB8fe6KNjn2MYtkzZcRjQy3t9GHdC8uHYmW2hr"
 SOL_B = "DezXAZ8z7PnrnRJjz3wXBoRgixCa6xjnB7YaB1pPB263"
@@ -39,18 +39,16 @@ def entry(
     date: float | None = None,
     edit: bool = False,
 ) -> Entry:
-    now = time.time()
-    return Entry(
+    return detection(
         group=group,
         chat_id=chat_id,
         chat=chat,
         message_id=next(_message_ids) if message_id is None else message_id,
         sender_id=sender_id,
         sender=sender,
-        date=now if date is None else date,
         text=text,
-        matches=tuple(Match(kind, value) for kind, value in matches),
-        received_at=now,
+        matches=matches,
+        date=date,
         edit=edit,
     )
 
