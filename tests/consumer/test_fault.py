@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import cast
 
 import orjson
@@ -63,6 +64,23 @@ async def pending(redis: aioredis.Redis) -> int:
     return int(summary["pending"])
 
 
+@contextlib.asynccontextmanager
+async def appended_and_watched(redis: aioredis.Redis, count: int) -> AsyncIterator[list[str]]:
+    """Append ``count`` entries; yields the stream ids broadcast on the live channel."""
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(DEFAULTS.live_channel)
+    seen: list[str] = []
+    listening = asyncio.create_task(collect_broadcasts(pubsub, seen))
+    try:
+        for message_id in range(1, count + 1):
+            await redis.xadd(DEFAULTS.stream, {contract.FIELD: contract.encode(entry(message_id))})
+        yield seen
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
+        await pubsub.aclose()
+
+
 async def collect_broadcasts(pubsub: aioredis.client.PubSub, seen: list[str]) -> None:
     async for message in pubsub.listen():
         if message["type"] == "message":
@@ -72,13 +90,18 @@ async def collect_broadcasts(pubsub: aioredis.client.PubSub, seen: list[str]) ->
 async def test_sigkill_mid_batch_loses_nothing_and_stores_each_message_once(
     redis: aioredis.Redis, engine: AsyncEngine, redis_url: str, database_url: str
 ) -> None:
-    pubsub = redis.pubsub()
-    await pubsub.subscribe(DEFAULTS.live_channel)
-    seen: list[str] = []
-    listening = asyncio.create_task(collect_broadcasts(pubsub, seen))
-    for message_id in range(1, MESSAGES + 1):
-        await redis.xadd(DEFAULTS.stream, {contract.FIELD: contract.encode(entry(message_id))})
+    async with appended_and_watched(redis, MESSAGES) as seen:
+        await _sigkill_then_claim(redis, engine, redis_url, database_url, seen)
+    assert await stored(engine) == (MESSAGES, MESSAGES)
+    records = cast(list[tuple[bytes, dict[bytes, bytes]]], await redis.xrange(DEFAULTS.stream))
+    stream_ids = {record_id.decode() for record_id, _fields in records}
+    assert stream_ids <= set(seen)  # every message broadcast at least once
+    assert len(seen) >= 2 * MESSAGES  # once by the victim, again by the survivor's claim
 
+
+async def _sigkill_then_claim(
+    redis: aioredis.Redis, engine: AsyncEngine, redis_url: str, database_url: str, seen: list[str]
+) -> None:
     # A batch that would only be flushed a minute from now: the victim dies holding it.
     victim = start_consumer(
         redis_url, database_url, "victim",
@@ -102,37 +125,22 @@ async def test_sigkill_mid_batch_loses_nothing_and_stores_each_message_once(
     finally:
         survivor.send_signal(signal.SIGTERM)
         assert survivor.wait(20) == 0, survivor.communicate()[1]
-    listening.cancel()
-    await pubsub.aclose()
-
-    assert await stored(engine) == (MESSAGES, MESSAGES)
-    records = cast(list[tuple[bytes, dict[bytes, bytes]]], await redis.xrange(DEFAULTS.stream))
-    stream_ids = {record_id.decode() for record_id, _fields in records}
-    assert stream_ids <= set(seen)  # every message broadcast at least once
-    assert len(seen) >= 2 * MESSAGES  # once by the victim, again by the survivor's claim
 
 
 async def test_sigterm_flushes_what_was_read_and_exits_cleanly(
     redis: aioredis.Redis, engine: AsyncEngine, redis_url: str, database_url: str
 ) -> None:
-    pubsub = redis.pubsub()
-    await pubsub.subscribe(DEFAULTS.live_channel)
-    seen: list[str] = []
-    listening = asyncio.create_task(collect_broadcasts(pubsub, seen))
-    for message_id in range(1, 101):
-        await redis.xadd(DEFAULTS.stream, {contract.FIELD: contract.encode(entry(message_id))})
-    consumer = start_consumer(
-        redis_url, database_url, "graceful",
-        TELESNIFF_BATCH_SIZE="5000", TELESNIFF_FLUSH_INTERVAL_MS="60000",
-    )  # fmt: skip
-    try:
-        await until(lambda: _at_least(seen, 100), "the broadcast")
-        assert await stored(engine) == (0, 0)
-    finally:
-        consumer.send_signal(signal.SIGTERM)
-        returncode = consumer.wait(30)
-    listening.cancel()
-    await pubsub.aclose()
+    async with appended_and_watched(redis, 100) as seen:
+        consumer = start_consumer(
+            redis_url, database_url, "graceful",
+            TELESNIFF_BATCH_SIZE="5000", TELESNIFF_FLUSH_INTERVAL_MS="60000",
+        )  # fmt: skip
+        try:
+            await until(lambda: _at_least(seen, 100), "the broadcast")
+            assert await stored(engine) == (0, 0)
+        finally:
+            consumer.send_signal(signal.SIGTERM)
+            returncode = consumer.wait(30)
     assert returncode == 0, consumer.communicate()[1]
     assert await stored(engine) == (100, 100)
     assert await pending(redis) == 0
