@@ -131,6 +131,14 @@ def secret_body(
     }
 
 
+def stored_group(cluster: ApplyingEmulator) -> dict[str, Any]:
+    """The default ChatGroup and its session Secret, both in the cluster; the group's body."""
+    body = group_body()
+    store(cluster, GROUPS, body)
+    store(cluster, SECRETS, secret_body())
+    return body
+
+
 def store(cluster: ApplyingEmulator, resource: str, body: dict[str, Any]) -> None:
     metadata = body["metadata"]
     cluster.objects[resource, metadata.get("namespace"), metadata["name"]] = body

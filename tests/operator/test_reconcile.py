@@ -18,6 +18,7 @@ from tests.operator.conftest import (
     group_body,
     secret_body,
     store,
+    stored_group,
 )
 
 
@@ -36,9 +37,7 @@ def session(status: dict[str, Any]) -> dict[str, Any]:
 async def test_create_applies_both_children_and_writes_status(
     cluster: ApplyingEmulator, rt: Runtime
 ) -> None:
-    body = group_body()
-    store(cluster, GROUPS, body)
-    store(cluster, SECRETS, secret_body())
+    body = stored_group(cluster)
 
     status = await reconcile(rt, body)
 
@@ -68,9 +67,7 @@ async def test_create_applies_both_children_and_writes_status(
 async def test_unchanged_status_is_not_written_again(
     cluster: ApplyingEmulator, rt: Runtime
 ) -> None:
-    body = group_body()
-    store(cluster, GROUPS, body)
-    store(cluster, SECRETS, secret_body())
+    body = stored_group(cluster)
     body["status"] = await reconcile(rt, body)
     await reconcile(rt, body)
     assert len(requests(cluster, "PATCH", "/chatgroups/alpha/status")) == 1
@@ -165,9 +162,7 @@ async def test_a_running_listener_keeps_its_session_even_if_younger(
 
 
 async def test_child_events(cluster: ApplyingEmulator, rt: Runtime) -> None:
-    body = group_body()
-    store(cluster, GROUPS, body)
-    store(cluster, SECRETS, secret_body())
+    body = stored_group(cluster)
     await reconcile(rt, body)
     workload = dict(cluster.objects[STATEFULSETS, "ns", "alpha-listener"])
     workload["metadata"] = dict(workload["metadata"], generation=4)
@@ -199,9 +194,7 @@ async def test_child_events(cluster: ApplyingEmulator, rt: Runtime) -> None:
 async def test_child_events_of_a_group_being_deleted_are_left_alone(
     cluster: ApplyingEmulator, rt: Runtime
 ) -> None:
-    body = group_body()
-    store(cluster, GROUPS, body)
-    store(cluster, SECRETS, secret_body())
+    body = stored_group(cluster)
     await reconcile(rt, body)
     workload = dict(cluster.objects[STATEFULSETS, "ns", "alpha-listener"])
     deleting = group_body()
@@ -216,9 +209,7 @@ async def test_child_events_of_a_group_being_deleted_are_left_alone(
 
 
 async def test_refresh_restores_a_missing_workload(cluster: ApplyingEmulator, rt: Runtime) -> None:
-    body = group_body()
-    store(cluster, GROUPS, body)
-    store(cluster, SECRETS, secret_body())
+    body = stored_group(cluster)
     body["status"] = await reconcile(rt, body)
     rt.workloads.clear()
     del cluster.objects[STATEFULSETS, "ns", "alpha-listener"]
@@ -229,9 +220,7 @@ async def test_refresh_restores_a_missing_workload(cluster: ApplyingEmulator, rt
 async def test_refresh_reports_a_secret_deleted_later(
     cluster: ApplyingEmulator, rt: Runtime
 ) -> None:
-    body = group_body()
-    store(cluster, GROUPS, body)
-    store(cluster, SECRETS, secret_body())
+    body = stored_group(cluster)
     body["status"] = await reconcile(rt, body)
     del cluster.objects[SECRETS, "ns", "tg"]
     status = await refresh_status(rt, body)
@@ -244,9 +233,7 @@ async def test_refresh_reports_a_secret_deleted_later(
 async def test_a_refresh_overtaken_by_a_newer_version_writes_nothing(
     cluster: ApplyingEmulator, rt: Runtime
 ) -> None:
-    body = group_body()
-    store(cluster, GROUPS, body)
-    store(cluster, SECRETS, secret_body())
+    body = stored_group(cluster)
     body["status"] = await reconcile(rt, body)
     body["metadata"]["resourceVersion"] = "41"
     del cluster.objects[SECRETS, "ns", "tg"]  # something to report
