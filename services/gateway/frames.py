@@ -14,15 +14,10 @@ import struct
 from collections.abc import Sequence
 from typing import Any, Final
 
+import msgspec
 import orjson
 
-from telesniff.contract import (
-    ContractError,
-    Entry,
-    decode_fields,
-    from_document,
-    to_view,
-)
+from telesniff.contract import ContractError, Entry, decode, decode_fields, to_view
 from telesniff.gateway.filters import Filter
 
 StreamKey = tuple[int, int]
@@ -30,6 +25,9 @@ StreamKey = tuple[int, int]
 _HEAD: Final = b'{"type":"detections","items":['
 _TAIL: Final = b"]}"
 _MAX_PART: Final = 2**64 - 1
+_PAIRS: Final = msgspec.json.Decoder(list[tuple[str, msgspec.Raw]])
+_PARTS: Final = msgspec.json.Decoder(list[msgspec.Raw])
+_PAIR: Final = msgspec.json.Decoder(tuple[str, msgspec.Raw])
 _FIN_TEXT: Final = 0x81  # RFC 6455 §5.2: FIN, opcode 1 (text); server frames carry no mask
 
 
@@ -139,22 +137,37 @@ class Frame:
 
 
 def decode_batch(payload: bytes) -> tuple[list[Item], int]:
-    """A live-channel message (``[[stream_id, entry], ...]``): items, and how many were skipped."""
+    """A live-channel message (``[[stream_id, entry], ...]``): items, and how many were skipped.
+
+    Each pair, and each entry (``contract.decode``), is validated on its own, so one bad
+    one is skipped without losing the rest of its batch.
+    """
+    skipped = 0
     try:
-        pairs = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        return [], 1
-    if not isinstance(pairs, list):
+        pairs = _PAIRS.decode(payload)
+    except msgspec.ValidationError:  # not every pair is [id, entry]: take them one by one
+        try:
+            parts = _PARTS.decode(payload)
+        except msgspec.ValidationError:
+            return [], 1
+        pairs = [pair for pair in map(_pair, parts) if pair is not None]
+        skipped = len(parts) - len(pairs)
+    except msgspec.DecodeError:  # not JSON (ValidationError is a DecodeError too)
         return [], 1
     items: list[Item] = []
-    skipped = 0
-    for pair in pairs:
+    for cursor, raw in pairs:
         try:
-            cursor, document = pair
-            items.append(Item(cursor, parse_stream_id(cursor), from_document(document)))
-        except (ContractError, ValueError, TypeError, AttributeError):
+            items.append(Item(cursor, parse_stream_id(cursor), decode(memoryview(raw))))
+        except (ContractError, ValueError):
             skipped += 1
     return items, skipped
+
+
+def _pair(part: msgspec.Raw) -> tuple[str, msgspec.Raw] | None:
+    try:
+        return _PAIR.decode(part)
+    except msgspec.ValidationError:
+        return None
 
 
 def item_from_stream(stream_id: bytes | str | None, fields: Any) -> Item | None:

@@ -128,7 +128,7 @@ async def test_malformed_entries_are_dead_lettered_and_the_loop_goes_on(
     assert reasons[0].startswith("not JSON")
     assert "missing field 'e'" in reasons[1]
     assert "unsupported schema version 99" in reasons[2]
-    assert reasons[3] == 'schema: chat_id: expected a 64-bit integer, got "abc"'
+    assert reasons[3] == "schema: chat_id: expected `int`, got `str`"
     # The original bytes are kept, so an operator can inspect or replay them.
     assert dead[0][1][b"field:e"] == b"{not json"
 

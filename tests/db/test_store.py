@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,7 +16,7 @@ from tests.factories import entry
 async def test_nul_characters_are_stored_as_replacement_characters(
     engine: AsyncEngine, database: Database
 ) -> None:
-    hostile = dataclasses.replace(
+    hostile = msgspec.structs.replace(
         entry(
             message_id=7,
             text="buy\x00now",
@@ -51,7 +50,7 @@ async def test_nul_characters_are_stored_as_replacement_characters(
 async def test_names_longer_than_their_columns_are_cut_to_fit(
     engine: AsyncEngine, database: Database
 ) -> None:
-    oversized = dataclasses.replace(
+    oversized = msgspec.structs.replace(
         entry(message_id=9, sender="s" * 100, group="g" * 300), chat="c" * 300
     )
     assert await upsert(database, [Stored("1-0", oversized), Stored("2-0", entry(10))]) == 2

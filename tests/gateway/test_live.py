@@ -14,7 +14,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
-from telesniff.contract import FIELD, Entry, to_view
+from telesniff.contract import FIELD, Entry, encode, to_view
 from telesniff.gateway.filters import OPEN
 
 from .harness import GatewayFactory, RunningGateway
@@ -281,7 +281,7 @@ async def test_bad_live_payloads_are_skipped(start: GatewayFactory) -> None:
             await gw.redis.publish(gw.settings.live_channel, b"not json")
             await gw.redis.publish(gw.settings.live_channel, b'{"not": "a list"}')
             payload = (
-                b'[["1-0", {"v": 7}], ["bad id", {"v": 1}], ["2-0",' + orjson.dumps(good) + b"]]"
+                b'[["1-0", {"v": 7}], ["bad id", {"v": 1}], ["2-0",' + encode(good) + b"]]"
             )
             await gw.redis.publish(gw.settings.live_channel, payload)
             received = await read_until(ws, saw("2-0"))

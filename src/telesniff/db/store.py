@@ -14,7 +14,6 @@ and both give the same rows (``tests/bench/test_store_paths.py``).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import sqlite3
 import time
@@ -22,9 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-import orjson
+import msgspec
 
-from telesniff.contract import Entry, Match
+from telesniff.contract import Entry, Match, encode_matches
 from telesniff.db.driver import Connection, Database, StoreError, driver_errors
 
 _UPDATED = (
@@ -141,7 +140,7 @@ def _storable(item: Stored) -> Stored:
         and all(_NUL not in match.value for match in entry.matches)
     ):
         return item
-    clean = dataclasses.replace(
+    clean = msgspec.structs.replace(
         entry,
         text=_fit(entry.text, None),
         group=_fit(entry.group, _GROUP_LIMIT),
@@ -201,7 +200,7 @@ async def _upsert_postgresql(driver: Any, items: Sequence[Stored]) -> None:
 
 def _detection_row(item: Stored) -> tuple[Any, ...]:
     entry = item.entry
-    matches = orjson.dumps(entry.matches).decode()
+    matches = encode_matches(entry.matches).decode()
     return (
         entry.chat_id, entry.message_id, entry.group, entry.chat, entry.sender_id, entry.sender,
         entry.date, entry.text, matches, entry.edit, entry.received_at, item.stream_id,
