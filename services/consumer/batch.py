@@ -60,9 +60,11 @@ def as_dict(fields: Fields) -> dict[bytes, bytes]:
 
 def live_payload(raw: Sequence[tuple[bytes, bytes]]) -> bytes:
     """``[[id, entry], …]`` built from the bytes already in the stream: nothing re-serialised."""
+    if not raw:
+        return b"[]"
     parts = [b'["', b"", b'",', b"", b"],"] * len(raw)
     parts[1::5] = [record_id for record_id, _ in raw]
     parts[3::5] = [body for _, body in raw]
-    # One copy of every entry (a join), instead of one per concatenation.
-    parts[-1:] = [b"]"] if raw else []
-    return b"[" + b"".join(parts) + b"]"
+    parts[0], parts[-1] = b'[["', b"]]"
+    # One copy of every entry: a single join (a concatenation would copy it all again).
+    return b"".join(parts)
