@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from telesniff.bench.tally import Tally
 from telesniff.contract import Entry, Match
 from telesniff.db.driver import Database, StoreError
 from telesniff.db.models import Detection, Mention
@@ -94,3 +95,15 @@ async def test_a_refused_write_is_a_store_error(engine: AsyncEngine, database: D
     with pytest.raises(StoreError, match="DataError"):
         await upsert(database, [Stored("1-0", too_wide)])
     assert await rows(engine) == []
+
+
+async def test_a_bench_step_leaves_empty_tables_behind(
+    engine: AsyncEngine, database: Database
+) -> None:
+    """Between throughput steps the bench empties the database it started (``Tally.empty``)."""
+    await upsert(database, [Stored(f"{n}-0", version(n, 10.0, sol(n))) for n in range(1, 21)])
+    assert len(await rows(engine)) == 20
+    await Tally(engine).empty()
+    assert (await rows(engine), await mentions(engine)) == ([], set())
+    await upsert(database, [Stored("21-0", version(21, 10.0, sol(21)))])
+    assert [row[0] for row in await rows(engine)] == [21]

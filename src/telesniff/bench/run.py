@@ -125,6 +125,7 @@ async def _run(
     phases = Phases(
         pipeline, Tally(engine), results, prefix=f"bench-{run_id}-",
         chat_base=-1_009_000_000_000 - random.randrange(10**6) * 1000, workdir=workdir, say=say,
+        own_database=options.database_url is None,
     )  # fmt: skip
     watching = asyncio.create_task(pipeline.watch())
     try:
