@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from telesniff.db import engine as db_engine
 from telesniff.db.driver import SCHEMA_HEAD, Database
+from telesniff.db.store import Stored, upsert
+from tests.factories import entry
 
 # Migrates the database named on the command line as every process does on start, and
 # prints the revision and which libraries that loaded.
@@ -99,3 +105,45 @@ async def test_an_unreachable_database_is_a_store_error_without_the_password() -
     with pytest.raises(StoreError) as raised:
         await database.connect()
     assert "hunter2" not in str(raised.value)
+
+
+def _step(connection: Connection, step: Callable[[Config, str], None], revision: str) -> None:
+    """``command.upgrade`` or ``command.downgrade`` to ``revision``, on this connection."""
+    config = Config()
+    config.set_main_option("script_location", str(db_engine._MIGRATIONS))
+    config.attributes["connection"] = connection
+    step(config, revision)
+
+
+def _mention_indexes(connection: Connection) -> dict[str, list[str | None]]:
+    return {
+        index["name"]: index["column_names"]
+        for index in inspect(connection).get_indexes("mentions")
+        if index["name"] is not None
+    }
+
+
+async def test_0002_swaps_the_kind_date_index_and_keeps_the_rows(
+    engine: AsyncEngine, database: Database
+) -> None:
+    await upsert(database, [Stored("1-0", entry(1))])
+    async with engine.begin() as connection:
+        await connection.run_sync(_step, command.downgrade, "0001")
+        assert (await connection.run_sync(_mention_indexes))["ix_mentions_kind_date"] == [
+            "kind",
+            "date",
+        ]
+        await connection.run_sync(_step, command.upgrade, "0002")
+        indexes = await connection.run_sync(_mention_indexes)
+        assert "ix_mentions_kind_date" not in indexes
+        assert indexes["ix_mentions_date"] == ["date"]
+        if engine.dialect.name == "postgresql":
+            method = await connection.scalar(
+                text(
+                    "SELECT am.amname FROM pg_class c JOIN pg_am am ON am.oid = c.relam"
+                    " WHERE c.relname = 'ix_mentions_date'"
+                )
+            )
+            assert method == "brin"
+        assert await connection.scalar(text("SELECT count(*) FROM mentions")) == 1
+    assert await database.schema_revision() == SCHEMA_HEAD

@@ -23,7 +23,7 @@ Dialect = Literal["postgresql", "sqlite"]
 Connection = Any  # an asyncpg.Connection or an aiosqlite.Connection, per ``dialect``
 
 # The newest revision in migrations/versions (a test checks it against alembic's head).
-SCHEMA_HEAD: Final = "0001"
+SCHEMA_HEAD: Final = "0002"
 _REVISION_QUERY: Final = "SELECT version_num FROM alembic_version"
 _POSTGRES_SCHEMES: Final = {"postgresql", "postgres", "postgresql+asyncpg", "postgresql+psycopg2"}
 _SQLITE_SCHEMES: Final = {"sqlite", "sqlite+aiosqlite"}

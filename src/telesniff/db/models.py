@@ -49,7 +49,14 @@ class Mention(Base):
     __tablename__ = "mentions"
     __table_args__ = (
         Index("ix_mentions_value_date", "value", "date"),
-        Index("ix_mentions_kind_date", "kind", "date"),
+        # Appended in date order: a block-range index serves the hot view's recent
+        # window at a fraction of a B-tree's cost per row (migration 0002).
+        Index(
+            "ix_mentions_date",
+            "date",
+            postgresql_using="brin",
+            postgresql_with={"autosummarize": "on"},
+        ),
     )
 
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
