@@ -280,9 +280,7 @@ async def test_bad_live_payloads_are_skipped(start: GatewayFactory) -> None:
             await ws.recv()
             await gw.redis.publish(gw.settings.live_channel, b"not json")
             await gw.redis.publish(gw.settings.live_channel, b'{"not": "a list"}')
-            payload = (
-                b'[["1-0", {"v": 7}], ["bad id", {"v": 1}], ["2-0",' + encode(good) + b"]]"
-            )
+            payload = b'[["1-0", {"v": 7}], ["bad id", {"v": 1}], ["2-0",' + encode(good) + b"]]"
             await gw.redis.publish(gw.settings.live_channel, payload)
             received = await read_until(ws, saw("2-0"))
         assert received.items == [view("2-0", good)]
