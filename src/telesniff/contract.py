@@ -12,7 +12,6 @@ import re
 from typing import Annotated, Any, Final, Literal
 
 import msgspec
-import orjson
 
 SCHEMA_VERSION: Final = 1
 FIELD: Final = b"e"
@@ -93,7 +92,10 @@ def decode(raw: bytes | memoryview | str) -> Entry:
 def _explain(raw: bytes | memoryview | str, message: str) -> ContractError:
     """The dead-letter reason: the version first (a newer producer's entry fails for that
     reason, whatever else differs), else which field and what it should be."""
-    document = orjson.loads(raw)  # valid JSON: only the schema failed
+    try:
+        document = msgspec.json.decode(raw)
+    except msgspec.DecodeError as error:  # malformed further on than the field that failed
+        return ContractError(f"not JSON: {error}")
     if type(document) is dict and "v" in document:
         version = document["v"]
         if type(version) is not int or version != SCHEMA_VERSION:
@@ -114,7 +116,7 @@ def _explain(raw: bytes | memoryview | str, message: str) -> ContractError:
 
 
 def _unsupported(version: object) -> ContractError:
-    shown = orjson.dumps(version).decode()
+    shown = _ENCODER.encode(version).decode()
     if len(shown) > 60:
         shown = shown[:57] + "..."
     return ContractError(f"unsupported schema version {shown}, expected {SCHEMA_VERSION}")
