@@ -148,11 +148,11 @@ def decode_batch(payload: bytes) -> tuple[list[Item], int]:
     except msgspec.ValidationError:  # not every pair is [id, entry]: take them one by one
         try:
             parts = _PARTS.decode(payload)
-        except msgspec.ValidationError:
+        except (msgspec.ValidationError, RecursionError):
             return [], 1
         pairs = [pair for pair in map(_pair, parts) if pair is not None]
         skipped = len(parts) - len(pairs)
-    except msgspec.DecodeError:  # not JSON (ValidationError is a DecodeError too)
+    except (msgspec.DecodeError, RecursionError):  # not JSON (or nested too deeply)
         return [], 1
     items: list[Item] = []
     for cursor, raw in pairs:
@@ -166,7 +166,7 @@ def decode_batch(payload: bytes) -> tuple[list[Item], int]:
 def _pair(part: msgspec.Raw) -> tuple[str, msgspec.Raw] | None:
     try:
         return _PAIR.decode(part)
-    except msgspec.ValidationError:
+    except (msgspec.ValidationError, RecursionError):
         return None
 
 

@@ -64,6 +64,8 @@ class ContractError(ValueError):
 _DECODER: Final = msgspec.json.Decoder(Entry)
 _ENCODER: Final = msgspec.json.Encoder()
 _WHERE: Final = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
+# msgspec raises RecursionError for nesting deeper than Python's recursion limit.
+_TOO_DEEP: Final = "not JSON: nested too deeply"
 _MISSING_FIELD: Final = re.compile(r"^Object missing required field `(?P<name>[^`]*)`$")
 
 
@@ -84,6 +86,8 @@ def decode(raw: bytes | memoryview | str) -> Entry:
         raise _explain(raw, str(error)) from None
     except msgspec.DecodeError as error:  # (after ValidationError, its subclass)
         raise ContractError(f"not JSON: {error}") from None
+    except RecursionError:
+        raise ContractError(_TOO_DEEP) from None
     if entry.v != SCHEMA_VERSION:
         raise _unsupported(entry.v)
     return entry
@@ -96,6 +100,8 @@ def _explain(raw: bytes | memoryview | str, message: str) -> ContractError:
         document = msgspec.json.decode(raw)
     except msgspec.DecodeError as error:  # malformed further on than the field that failed
         return ContractError(f"not JSON: {error}")
+    except RecursionError:
+        return ContractError(_TOO_DEEP)
     if type(document) is dict and "v" in document:
         version = document["v"]
         if type(version) is not int or version != SCHEMA_VERSION:

@@ -138,6 +138,11 @@ def test_decode_batch_skips_what_it_cannot_read() -> None:
     assert skipped == 4
     assert decode_batch(b"nope") == ([], 1)
     assert decode_batch(b"{}") == ([], 1)
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert decode_batch(deep) == ([], 1)
+    # Too deep to even find where that pair ends (no consumer publishes one: it would have
+    # dead-lettered the entry): the batch is skipped as one, and nothing raises.
+    assert decode_batch(payload[:-1] + b',["5-0",' + deep + b"]]") == ([], 1)
 
 
 def test_a_live_batch_entry_is_decoded_by_the_contract() -> None:

@@ -40,6 +40,9 @@ def _with(**changes: object) -> bytes:
         (b'{"v": 123456789012345678901234567890}', "unsupported schema version 12345678901234"),
         # The schema fails first, then the JSON: still a ContractError, saying so.
         (b'{"v": 1, "chat_id": "x", "text": "\\ud800"}', "^not JSON: "),
+        (b'{"x":' + b"[" * 100_000 + b"]" * 100_000 + b"}", "^not JSON: nested too deeply$"),
+        (b'{"v": 1, "chat_id": "x", "y": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+         "^not JSON: nested too deeply$"),
         (_with(v="x" * 100), 'unsupported schema version "x+\\.\\.\\., expected 1$'),
         (b'{"v": 1, "group": "g", "chat_id": 1}', "^schema: message_id: required field missing$"),
         (b'{"group": "g"}', "^schema: chat_id: required field missing$"),
