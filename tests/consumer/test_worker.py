@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import cast
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from typing import Any, cast
 
 import orjson
 import pytest
@@ -27,6 +28,21 @@ def settings(**overrides: object) -> Settings:
         flush_interval_ms=10,
         **overrides,  # type: ignore[arg-type]
     )
+
+
+async def finishes(work: Coroutine[Any, Any, None], within: float) -> None:
+    """Await ``work``; if it has not finished ``within`` seconds, fail with every task's
+    stack (this test once hung without a log line, and the stacks say where)."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=within)
+    if not done:
+        stacks = io.StringIO()
+        for other in asyncio.all_tasks():
+            print(other, file=stacks)
+            other.print_stack(file=stacks)
+        task.cancel()
+        raise AssertionError(f"not finished after {within} s; tasks:\n{stacks.getvalue()}")
+    task.result()
 
 
 async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
@@ -146,7 +162,7 @@ async def test_claims_entries_left_pending_by_a_dead_consumer(
     consumer = Consumer(redis, database, s)
     assert await consumer.claim_idle() == 3
     consumer.stop()
-    await asyncio.wait_for(consumer.run(), 10)
+    await finishes(consumer.run(), within=30)
     assert await stored(engine) == 3
     assert await _pending_is(redis, s, 0)
 
