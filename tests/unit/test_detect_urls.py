@@ -36,6 +36,8 @@ def url_values(text: str) -> list[str]:
         f"http://dexscreener.com/solana/{BONK}",
         f"dexscreener.com/solana/{BONK}",
         f"HTTPS://DexScreener.com/solana/{BONK}",
+        f"HtTp://WWW.PUMP.FUN/coin/{BONK}",
+        f"App.Uniswap.ORG/swap?outputCurrency={USDC_ETH}",
     ],
 )
 def test_token_page_links_are_found_as_written(url: str) -> None:

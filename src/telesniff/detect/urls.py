@@ -35,15 +35,17 @@ _HOSTS_PATTERN: Final = "|".join(
 # never match.  A path is required: a bare "pump.fun" in a sentence names the site,
 # it does not point at a token.  Brackets, quotes and non-ASCII end a URL because
 # these sites never use them, while Markdown links, quoted text and CJK sentences
-# wrap URLs in them.
+# wrap URLs in them.  Only the scheme and the host are matched ignoring case (the classes
+# name both cases already): a whole-pattern IGNORECASE folds every character tried, which
+# made the scan a fifth slower for the same matches.
 URL: Final = re.compile(
     r"(?<![A-Za-z0-9@.\-/])"
-    r"(?:https?://)?"
+    r"(?:(?i:https?)://)?"
     r"(?:[A-Za-z0-9\-]+\.)*"
-    rf"(?:{_HOSTS_PATTERN})"
+    rf"(?i:{_HOSTS_PATTERN})"
     r"(?::\d{1,5})?"
     r"(?P<path>[/?][A-Za-z0-9\-._~:/?#@!$&*+,;=%]*)",
-    re.IGNORECASE | re.ASCII,
+    re.ASCII,
 )
 
 _TRAILING: Final = ".,;:!?*"
