@@ -8,8 +8,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import cast
 
 import orjson
@@ -21,6 +20,7 @@ from telesniff import contract
 from telesniff.db.models import Detection
 from telesniff.settings import Settings
 from tests.factories import entry
+from tests.waiting import until
 
 MESSAGES = 300
 DEFAULTS = Settings()
@@ -40,14 +40,6 @@ def start_consumer(
         [sys.executable, "-m", "telesniff", "consumer"],
         env=environment, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-
-
-async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = time.monotonic() + 60
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def stored(engine: AsyncEngine) -> tuple[int, int]:
@@ -108,7 +100,7 @@ async def _sigkill_then_claim(
         TELESNIFF_BATCH_SIZE="5000", TELESNIFF_FLUSH_INTERVAL_MS="60000",
     )  # fmt: skip
     try:
-        await until(lambda: _at_least(seen, MESSAGES), "the victim's broadcast")
+        await until(lambda: _at_least(seen, MESSAGES), "the victim's broadcast", within=60)
         assert await stored(engine) == (0, 0)  # read and broadcast, not yet stored
     finally:
         victim.send_signal(signal.SIGKILL)
@@ -120,8 +112,10 @@ async def _sigkill_then_claim(
         TELESNIFF_CLAIM_IDLE_MS="1000", TELESNIFF_CLAIM_EVERY_S="0.2",
     )  # fmt: skip
     try:
-        await until(lambda: _stored_is(engine, MESSAGES), "the survivor storing the batch")
-        await until(lambda: _pending_is(redis, 0), "every entry acknowledged")
+        await until(
+            lambda: _stored_is(engine, MESSAGES), "the survivor storing the batch", within=60
+        )
+        await until(lambda: _pending_is(redis, 0), "every entry acknowledged", within=60)
     finally:
         survivor.send_signal(signal.SIGTERM)
         assert survivor.wait(20) == 0, survivor.communicate()[1]
@@ -136,7 +130,7 @@ async def test_sigterm_flushes_what_was_read_and_exits_cleanly(
             TELESNIFF_BATCH_SIZE="5000", TELESNIFF_FLUSH_INTERVAL_MS="60000",
         )  # fmt: skip
         try:
-            await until(lambda: _at_least(seen, 100), "the broadcast")
+            await until(lambda: _at_least(seen, 100), "the broadcast", within=60)
             assert await stored(engine) == (0, 0)
         finally:
             consumer.send_signal(signal.SIGTERM)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any, cast
 
@@ -20,6 +19,7 @@ from telesniff.db.driver import Database
 from telesniff.db.models import Detection, Mention
 from telesniff.settings import Settings
 from tests.factories import entry
+from tests.waiting import until
 
 
 def settings(**overrides: object) -> Settings:
@@ -43,14 +43,6 @@ async def finishes(work: Coroutine[Any, Any, None], within: float) -> None:
         task.cancel()
         raise AssertionError(f"not finished after {within} s; tasks:\n{stacks.getvalue()}")
     task.result()
-
-
-async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
-    deadline = time.monotonic() + 15
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 async def stored(engine: AsyncEngine) -> int:
@@ -100,8 +92,8 @@ async def test_broadcasts_before_storing_and_stores_exactly_once(
             assert all(pair[1]["v"] == contract.SCHEMA_VERSION for pair in pairs)
     assert len(set(seen)) == 201
 
-    await until(lambda: _equals(stored(engine), 200), "200 rows")
-    await until(lambda: _pending_is(redis, s, 0), "all acknowledged")
+    await until(lambda: _equals(stored(engine), 200), "200 rows", within=15)
+    await until(lambda: _pending_is(redis, s, 0), "all acknowledged", within=15)
     async with engine.connect() as connection:
         mentions = (
             await connection.execute(select(func.count()).select_from(Mention))
@@ -119,7 +111,7 @@ async def test_edit_replaces_row_and_old_redelivery_does_not(
     for item in (original, edited, original):  # the last one is a late redelivery
         await redis.xadd(s.stream, {contract.FIELD: contract.encode(item)})
     consumer = running()
-    await until(lambda: _at_least(consumer, 3), "three entries stored")
+    await until(lambda: _at_least(consumer, 3), "three entries stored", within=15)
     async with engine.connect() as connection:
         rows = (await connection.execute(select(Detection.text, Detection.edited))).all()
     assert rows == [("CA fixed", True)]
@@ -136,8 +128,8 @@ async def test_malformed_entries_are_dead_lettered_and_the_loop_goes_on(
     await redis.xadd(s.stream, {contract.FIELD: orjson.dumps(bad_chat)})
     await redis.xadd(s.stream, {contract.FIELD: contract.encode(entry(1))})
     running()
-    await until(lambda: _equals(stored(engine), 1), "the good entry stored")
-    await until(lambda: _pending_is(redis, s, 0), "dead letters acknowledged")
+    await until(lambda: _equals(stored(engine), 1), "the good entry stored", within=15)
+    await until(lambda: _pending_is(redis, s, 0), "dead letters acknowledged", within=15)
     dead = cast(list[tuple[bytes, dict[bytes, bytes]]], await redis.xrange(s.dead_letter_stream))
     reasons = [fields[b"reason"].decode() for _id, fields in dead]
     assert len(reasons) == 4
@@ -192,8 +184,10 @@ async def test_what_a_blocked_read_returns_after_stop_is_stored_before_run_retur
     consumer = Consumer(redis, database, s)
     running = asyncio.create_task(consumer.run())
     await redis.xadd(s.stream, {contract.FIELD: contract.encode(entry(1))})
-    await until(lambda: _equals(stored(engine), 1), "the first entry stored")
-    await until(lambda: _blocked_in_xreadgroup(redis), "the consumer blocked in XREADGROUP")
+    await until(lambda: _equals(stored(engine), 1), "the first entry stored", within=15)
+    await until(
+        lambda: _blocked_in_xreadgroup(redis), "the consumer blocked in XREADGROUP", within=15
+    )
     consumer.stop()
     # Arrives while the read that began before stop() is still blocked: it is returned
     # to that read, so it must be stored and acknowledged, not left pending.

@@ -270,12 +270,3 @@ async def stream_entries(redis: aioredis.Redis, stream: str) -> list[Entry]:
 async def high_water(redis: aioredis.Redis, group: str) -> dict[int, int]:
     stored = await redis.hgetall(keys.high_water(group))
     return {int(chat): int(message) for chat, message in stored.items()}
-
-
-async def until(check: Callable[[], Awaitable[bool]], what: str, within: float = 10) -> None:
-    """Poll a condition in Redis (the listener's output) with a deadline."""
-    deadline = time.monotonic() + within
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)

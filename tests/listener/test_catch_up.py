@@ -13,7 +13,8 @@ from telesniff import keys
 from telesniff.groupspec import GroupSpec
 from telesniff.listener.telegram.api import ChatInfo
 from tests.listener.conftest import Rig
-from tests.listener.harness import SOLANA, Channel, high_water, stream_entries, until, user
+from tests.listener.harness import SOLANA, Channel, high_water, stream_entries, user
+from tests.waiting import until
 
 
 def _sample(name: str, group: str) -> float:

@@ -10,7 +10,8 @@ from telesniff.groupspec import GroupSpec
 from telesniff.listener.demo import DemoSource
 from telesniff.listener.service import run_listener
 from telesniff.settings import Settings
-from tests.listener.harness import high_water, stream_entries, until
+from tests.listener.harness import high_water, stream_entries
+from tests.waiting import until
 
 
 async def test_demo_source_through_run_listener(redis: aioredis.Redis) -> None:

@@ -11,7 +11,8 @@ import redis.asyncio as aioredis
 from telesniff.groupspec import GroupSpec
 from telesniff.listener import redact
 from tests.listener.conftest import Rig
-from tests.listener.harness import API_HASH, SOLANA, Channel, stream_entries, until, user
+from tests.listener.harness import API_HASH, SOLANA, Channel, stream_entries, user
+from tests.waiting import until
 
 
 async def test_secrets_are_absent_from_everything_logged(

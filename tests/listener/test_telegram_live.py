@@ -17,9 +17,9 @@ from tests.listener.harness import (
     Channel,
     high_water,
     stream_entries,
-    until,
     user,
 )
+from tests.waiting import until
 
 
 async def test_new_messages_and_edits_from_channels_reach_the_stream(

@@ -20,7 +20,8 @@ from telesniff import contract, keys
 from telesniff.listener.writer import Seen, StreamWriter
 from tests import servers
 from tests.factories import entry
-from tests.listener.harness import high_water, until
+from tests.listener.harness import high_water
+from tests.waiting import until
 
 
 @contextlib.asynccontextmanager
