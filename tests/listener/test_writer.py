@@ -10,7 +10,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 import redis.asyncio as aioredis
@@ -46,6 +46,15 @@ async def stream(redis: aioredis.Redis) -> list[dict[bytes, bytes]]:
 
 async def message_ids(redis: aioredis.Redis) -> set[int]:
     return {contract.decode(fields[contract.FIELD]).message_id for fields in await stream(redis)}
+
+
+def logged(caplog: pytest.LogCaptureFixture, text: str) -> Callable[[], Awaitable[bool]]:
+    """A check for ``until``: has ``text`` been logged yet?"""
+
+    async def check() -> bool:
+        return text in caplog.text
+
+    return check
 
 
 async def test_edits_never_move_the_mark_and_metrics_count(redis: aioredis.Redis) -> None:
@@ -166,11 +175,11 @@ async def test_a_server_that_stops_answering_is_dropped_after_the_timeout(
         try:
             with caplog.at_level(logging.WARNING, logger="telesniff.listener.writer"):
                 await writer.put(Seen(-1001, 2, entry(2)))
-
-                async def dropped() -> bool:
-                    return "no reply from Redis" in caplog.text
-
-                await until(dropped, "the watchdog to drop the hung call", within=5)
+                await until(
+                    logged(caplog, "no reply from Redis"),
+                    "the watchdog to drop the hung call",
+                    within=5,
+                )
         finally:
             await redis.client_unpause()
         await asyncio.wait_for(writer.drain(), 10)
@@ -199,11 +208,11 @@ async def test_a_send_stuck_on_a_server_that_stopped_reading_is_aborted(
                         big = "x" * 60_000  # 500 of them: far more than the socket buffers
                         for n in range(2, 502):
                             await writer.put(Seen(-1001, n, entry(n, text=f"{n} {big}")))
-
-                        async def retried() -> bool:
-                            return "stream append failed" in caplog.text
-
-                        await until(retried, "the stuck send to be aborted", within=10)
+                        await until(
+                            logged(caplog, "stream append failed"),
+                            "the stuck send to be aborted",
+                            within=10,
+                        )
                     assert caplog.text.count("no reply from Redis") <= 3  # once per stuck call
                 finally:
                     os.kill(pid, signal.SIGCONT)
@@ -228,11 +237,11 @@ async def test_an_append_redis_refuses_is_retried_until_it_is_taken(
                 try:
                     with caplog.at_level(logging.WARNING, logger="telesniff.listener.writer"):
                         await writer.put(Seen(-1001, 2, entry(2)))
-
-                        async def refused() -> bool:
-                            return "stream append refused" in caplog.text
-
-                        await until(refused, "the refused append to be retried", within=10)
+                        await until(
+                            logged(caplog, "stream append refused"),
+                            "the refused append to be retried",
+                            within=10,
+                        )
                 finally:
                     await redis.config_set("maxmemory", 0)
                 await asyncio.wait_for(writer.drain(), 10)
