@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from typing import Final
 
@@ -30,6 +30,7 @@ from redis.exceptions import RedisError
 from telesniff.gateway.filters import Filter
 from telesniff.gateway.frames import (
     Frame,
+    Item,
     StreamKey,
     decode_batch,
     encode_items,
@@ -79,11 +80,10 @@ class Client:
 
     def stage(self, frame: Frame) -> bool:
         """Stage a live frame for the raw flush; True if it is the first one staged."""
-        after = self.after
-        if after is None or after < frame.low:
+        if self._all_unseen(frame):
             wire, count = frame.wire, len(frame.items)  # the shared bytes: the common case
         else:  # a resumed client, and a live batch overlapping its replay
-            items = [item for item in frame.items if after < item.key]
+            items = self._unseen((frame,))
             if not items:
                 return False
             wire, count = text_frame(encode_items(items)), len(items)
@@ -91,6 +91,22 @@ class Client:
         pending.append(wire)
         self.pending_count += count
         return len(pending) == 1
+
+    def _all_unseen(self, frame: Frame) -> bool:
+        """Whether the whole frame is past the resume watermark (the usual case)."""
+        return self.after is None or self.after < frame.low
+
+    def _unseen(self, frames: Sequence[Frame]) -> list[Item]:
+        """The detections of ``frames`` past the resume watermark, in order: what the
+        replay did not already send (all of them when there was no replay)."""
+        after = self.after
+        return [
+            item
+            for frame in frames
+            if after is None or after < frame.high
+            for item in frame.items
+            if after is None or after < item.key
+        ]
 
     def offer(self, frame: Frame) -> bool:
         """Queue a frame without waiting; False when the queue is full (the client is slow)."""
@@ -124,17 +140,10 @@ class Client:
                     self._waiter = None
                 continue
             frames = [queued.popleft() for _ in range(min(len(queued), MERGE_LIMIT))]
-            after = self.after
-            if len(frames) == 1 and (after is None or after < frames[0].low):
+            if len(frames) == 1 and self._all_unseen(frames[0]):
                 text, count = frames[0].text, len(frames[0].items)
             else:
-                items = [
-                    item
-                    for frame in frames
-                    if after is None or after < frame.high
-                    for item in frame.items
-                    if after is None or after < item.key
-                ]
+                items = self._unseen(frames)
                 if not items:
                     continue
                 text, count = encode_items(items).decode(), len(items)
