@@ -147,3 +147,18 @@ async def test_0002_swaps_the_kind_date_index_and_keeps_the_rows(
             assert method == "brin"
         assert await connection.scalar(text("SELECT count(*) FROM mentions")) == 1
     assert await database.schema_revision() == SCHEMA_HEAD
+
+
+async def test_a_sqlite_file_in_a_missing_directory_is_created_by_either_path(
+    tmp_path: Path,
+) -> None:
+    """The consumer's driver connection and the migration engine both create the directory."""
+    driven = Database.from_url(f"sqlite:///{tmp_path / 'a' / 'b' / 'driver.db'}")
+    await driven.discard(await driven.connect())
+    assert (tmp_path / "a" / "b").is_dir()
+    engine = db_engine.create_engine(f"sqlite:///{tmp_path / 'c' / 'engine.db'}")
+    try:
+        await db_engine.migrate(engine)
+    finally:
+        await engine.dispose()
+    assert (tmp_path / "c" / "engine.db").is_file()

@@ -85,14 +85,18 @@ class Database:
                 asyncpg = importlib.import_module("asyncpg")
                 return await asyncpg.connect(self.target)
             aiosqlite = importlib.import_module("aiosqlite")
-            if self.target != ":memory:":
-                Path(self.target).parent.mkdir(parents=True, exist_ok=True)
+            self.make_sqlite_directory()
             connection = await aiosqlite.connect(self.target)
             for pragma in SQLITE_PRAGMAS:
                 await connection.execute(pragma)
             return connection
         except driver_errors() as error:
             raise StoreError(f"cannot connect: {type(error).__name__}: {error}") from error
+
+    def make_sqlite_directory(self) -> None:
+        """Create the SQLite file's directory, so a fresh path works on first start."""
+        if self.dialect == "sqlite" and self.target != ":memory:":
+            Path(self.target).parent.mkdir(parents=True, exist_ok=True)
 
     async def discard(self, connection: Connection) -> None:
         """Close a connection that may be broken, without waiting on the server."""

@@ -25,8 +25,7 @@ def create_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if database.dialect == "sqlite":
         parsed = parsed.set(drivername="sqlite+aiosqlite")
-        if database.target != ":memory:":
-            Path(database.target).parent.mkdir(parents=True, exist_ok=True)
+        database.make_sqlite_directory()
         engine = create_async_engine(parsed)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
